@@ -205,13 +205,13 @@ def plot_dispersion_spectrum(result: DispersionResult, index: int, material: Mat
     cb = fig.colorbar(mesh, ax=ax, extend="min")
     cb.set_label("|FFT of m_x| (arb. units)")
     if show_peaks:
-        ax.plot(k_nm, peaks / THZ, ".", color="white", ms=1.5, alpha=0.8, label="spectral peak")
+        ax.plot(k_nm, peaks / THZ, ".", color="white", ms=1.0, alpha=0.6, label="spectral peak")
     ax.plot(k_nm, ideal / THZ, "--", color="red", lw=1.3, label="ideal, Eq. 6")
     ax.set_xlim(k_nm[0], k_nm[-1])
     ax.set_ylim(0.0, f_thz[-1])
     ax.set_xlabel("wavenumber k (rad/nm)")
     ax.set_ylabel("frequency f (THz)")
-    ax.legend(loc="lower center", fontsize=8, framealpha=0.6, markerscale=4)
+    ax.legend(loc="upper center", fontsize=8, framealpha=0.6, markerscale=5)
     if title is not None:
         ax.set_title(title)
     return fig

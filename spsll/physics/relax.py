@@ -22,7 +22,14 @@ from dataclasses import dataclass
 import torch
 
 from spsll.physics.checks import check_finite_state
-from spsll.physics.llg import LLSystem, choose_time_step, effective_field, integrate, normalise
+from spsll.physics.llg import (
+    AUTO_COMPILE_CELL_STEPS,
+    LLSystem,
+    choose_time_step,
+    effective_field,
+    integrate,
+    normalise,
+)
 
 
 @dataclass
@@ -59,7 +66,8 @@ _COMPILED: dict = {}
 
 
 def _bb_stepper(compile, batch_cells: int):
-    use = compile is True or (compile == "auto" and batch_cells >= 100_000)
+    # BB needs ~50–100 iterations per wall: compile when that work repays the compilation
+    use = compile is True or (compile == "auto" and batch_cells * 60 >= AUTO_COMPILE_CELL_STEPS)
     if not use:
         return _bb_iteration
     if "bb" not in _COMPILED:

@@ -135,7 +135,7 @@ def simulate_dispersions(material: Material, sigma, tau, *, solver: SolverConfig
               every=n_sub)
 
     df = 1.0 / (T * settings.sample_interval)
-    k = torch.fft.fftshift(2 * math.pi * torch.fft.fftfreq(N, d=material.a, dtype=torch.float64))
+    k = torch.fft.fftshift(2 * math.pi * torch.fft.fftfreq(N, d=material.a, dtype=torch.float64, device=dev))
     freq = torch.empty(B, N, dtype=torch.float64, device=dev)
     refined = torch.empty_like(freq)
     keep = settings.keep_spectrum_below
@@ -146,8 +146,8 @@ def simulate_dispersions(material: Material, sigma, tau, *, solver: SolverConfig
         freq[lo : lo + fft_batch], refined[lo : lo + fft_batch] = pick_peaks(spec, df)
         if spectra is not None:
             spectra[lo : lo + fft_batch] = spec[:, :n_keep].to(torch.float32)
-    f_axis = torch.arange(n_keep, dtype=torch.float64) * df if n_keep else None
-    return DispersionResult(k.to(dev), freq, refined, f_axis, spectra)
+    f_axis = torch.arange(n_keep, dtype=torch.float64, device=dev) * df if n_keep else None
+    return DispersionResult(k, freq, refined, f_axis, spectra)
 
 
 def _batch_of(sigma) -> int:

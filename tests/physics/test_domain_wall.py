@@ -96,3 +96,14 @@ def test_width_methods_recover_an_exact_tanh():
 def test_profile_without_wall_rejected():
     with pytest.raises(ValueError, match="no zero crossing"):
         tanh_fit_width(torch.ones(1, 100, dtype=torch.float64), 1e-9)
+
+
+def test_width_depends_mostly_on_material_fraction(fept):
+    # SPEC §6 identifiability: under spsll the width depends on (σ, τ) mostly through φ = σ/(σ+τ).
+    # Same φ = 2/3 at very different T (3.3 vs 13.3 nm) vs a change of φ from 2/3 to 1/2:
+    sig = torch.tensor([10.0, 40.0, 10.0], dtype=torch.float64) * NM
+    tau = torch.tensor([5.0, 20.0, 10.0], dtype=torch.float64) * NM
+    w = relax_domain_walls(fept, sig, tau).width_tanh_nm
+    same_phi = float((w[0] - w[1]).abs())
+    other_phi = float((w[0] - w[2]).abs())
+    assert same_phi < 0.1 * other_phi, (w, same_phi, other_phi)

@@ -1,0 +1,172 @@
+"""Typed (structured) configs for dataset generation, validated at the boundary.
+
+Hydra composes ``conf/generate.yaml``; :func:`dataset_config` merges ``cfg.dataset`` into the
+:class:`DatasetConfig` schema (type errors and unknown keys are refused by OmegaConf) and the
+``__post_init__`` checks refuse physically meaningless values with a message naming the key.
+Units are at the edge here: σ, τ in nm, times in ps/fs, frequencies in THz.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from omegaconf import MISSING, OmegaConf
+
+from spsll.physics.dispersion import DispersionSettings
+from spsll.physics.domain_wall import WallSettings
+
+KINDS = ("dispersion", "domain_wall")
+SAMPLINGS = ("uniform", "lhs", "sobol", "explicit")
+
+
+@dataclass
+class ShardConfig:
+    index: int = 0
+    count: int = 1
+
+
+@dataclass
+class DispersionMeasurement:
+    n_cells: int = 500  # N is part of the model (SPEC §1.3): √P_cont scales with √Δk
+    pulse_amplitude: float = 0.01
+    pulse_width_cells: float = 1.0
+    alpha: float = 0.001
+    duration_ps: float = 10.0
+    sample_interval_fs: float = 10.0
+    window: str = "hann"
+    store_spectrum: bool = False
+    spectrum_max_thz: float = 12.0
+
+    def settings(self) -> DispersionSettings:
+        return DispersionSettings(
+            n_cells=self.n_cells, pulse_amplitude=self.pulse_amplitude,
+            pulse_width_cells=self.pulse_width_cells, alpha=self.alpha,
+            duration=self.duration_ps * 1e-12, sample_interval=self.sample_interval_fs * 1e-15,
+            window=self.window,
+            keep_spectrum_below=self.spectrum_max_thz * 1e12 if self.store_spectrum else None,
+        )
+
+
+@dataclass
+class WallMeasurement:
+    n_cells: int = 500  # stored profile; the mirrored simulation domain has 2N cells
+    method: str = "bb"
+    alpha: float = 1.0
+    torque_tol: float = 1e-7
+    max_iter: int = 20_000
+    duration_ps: float = 100.0
+    n_harmonics: int = 700
+    n_error_harmonics: int = 100
+
+    def settings(self) -> WallSettings:
+        return WallSettings(
+            n_cells=self.n_cells, method=self.method, alpha=self.alpha, torque_tol=self.torque_tol,
+            max_iter=self.max_iter, duration=self.duration_ps * 1e-12,
+            n_harmonics=self.n_harmonics, n_error_harmonics=self.n_error_harmonics,
+        )
+
+
+@dataclass
+class DatasetConfig:
+    kind: str = MISSING  # dispersion | domain_wall
+    path: str = MISSING
+    n_samples: int = 1000
+    sampling: str = "uniform"
+    points: Any = None  # [[sigma_nm, tau_nm], ...] for sampling=explicit, in that order
+    sigma_nm: list[float] = field(default_factory=lambda: [5.0, 50.0])
+    tau_nm: list[float] = field(default_factory=lambda: [0.0, 15.0])
+    split: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
+    chunk_size: int = 250
+    dtype: Any = None  # overrides solver.dtype for this dataset (null: the solver's)
+    shard: ShardConfig = field(default_factory=ShardConfig)
+    measurement: Any = None  # DispersionMeasurement or WallMeasurement, chosen by kind
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"dataset.kind must be one of {KINDS}, got {self.kind!r}")
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"dataset.sampling must be one of {SAMPLINGS}, got {self.sampling!r}")
+        if not str(self.path).strip():
+            raise ValueError("dataset.path must be a file path")
+        _check_range("dataset.sigma_nm", self.sigma_nm, strictly_positive=True)
+        _check_range("dataset.tau_nm", self.tau_nm, strictly_positive=False)
+        if self.sampling == "explicit":
+            self.points = _check_points(self.points)
+            self.n_samples = len(self.points)
+        elif self.points not in (None, [], ()):
+            raise ValueError("dataset.points is only used with dataset.sampling=explicit")
+        if isinstance(self.n_samples, bool) or int(self.n_samples) < 1:
+            raise ValueError(f"dataset.n_samples must be an integer >= 1, got {self.n_samples}")
+        if int(self.chunk_size) < 1:
+            raise ValueError(f"dataset.chunk_size must be >= 1, got {self.chunk_size}")
+        if len(self.split) != 3 or any(s < 0 for s in self.split) or abs(sum(self.split) - 1) > 1e-9:
+            raise ValueError(f"dataset.split must be three fractions >= 0 summing to 1, got {self.split}")
+        if self.dtype not in (None, "float32", "float64"):
+            raise ValueError(f"dataset.dtype must be null, float32 or float64, got {self.dtype!r}")
+        if not (0 <= self.shard.index < self.shard.count):
+            raise ValueError(f"dataset.shard needs 0 <= index < count, got {self.shard.index}/{self.shard.count}")
+        if self.shard.count > self.n_chunks:
+            raise ValueError(f"dataset.shard.count = {self.shard.count} exceeds the {self.n_chunks} chunks of "
+                             "the dataset: lower it or dataset.chunk_size")
+        schema = DispersionMeasurement if self.kind == "dispersion" else WallMeasurement
+        meas = self.measurement if self.measurement is not None else {}
+        if not isinstance(meas, schema):
+            meas = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), meas))
+        self.measurement = meas
+        self.measurement.settings()  # the physics settings validate themselves
+
+    @property
+    def n_chunks(self) -> int:
+        return math.ceil(self.n_samples / self.chunk_size)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["measurement"] = asdict(self.measurement)
+        return d
+
+
+def _check_range(name, rng, *, strictly_positive):
+    if len(rng) != 2:
+        raise ValueError(f"{name} must be [min, max], got {rng}")
+    lo, hi = float(rng[0]), float(rng[1])
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"{name} must be finite, got {rng}")
+    if hi < lo:
+        raise ValueError(f"{name} is empty: max {hi} < min {lo}")
+    if strictly_positive and lo <= 0:
+        raise ValueError(f"{name} must be > 0 (sigma = 0 is no material), got min {lo}")
+    if lo < 0:
+        raise ValueError(f"{name} must be >= 0, got min {lo}")
+
+
+def _check_points(points) -> list[list[float]]:
+    if points is None or len(points) == 0:
+        raise ValueError("dataset.sampling=explicit needs dataset.points=[[sigma_nm, tau_nm], ...]")
+    out = []
+    for i, p in enumerate(points):
+        if len(p) != 2:
+            raise ValueError(f"dataset.points[{i}] must be [sigma_nm, tau_nm], got {p}")
+        s, t = float(p[0]), float(p[1])
+        if not (math.isfinite(s) and s > 0):
+            raise ValueError(f"dataset.points[{i}]: sigma_nm must be finite and > 0, got {s}")
+        if not (math.isfinite(t) and t >= 0):
+            raise ValueError(f"dataset.points[{i}]: tau_nm must be finite and >= 0, got {t}")
+        out.append([s, t])
+    return out
+
+
+def dataset_config(cfg) -> DatasetConfig:
+    """Merge a composed ``dataset`` node into the schema and validate it."""
+    node = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True)) if not isinstance(cfg, dict) else cfg
+    base = OmegaConf.structured(DatasetConfig)
+    meas = node.get("measurement") if hasattr(node, "get") else None
+    node = {k: v for k, v in (node.items() if hasattr(node, "items") else [])}
+    node.pop("measurement", None)
+    merged = OmegaConf.merge(base, node)
+    obj = OmegaConf.to_object(merged)
+    obj.measurement = None if meas is None else OmegaConf.to_container(OmegaConf.create(meas)) \
+        if not isinstance(meas, dict) else meas
+    obj.__post_init__()
+    return obj

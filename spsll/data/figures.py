@@ -1,0 +1,61 @@
+"""Summary figures written next to a generated dataset (the paper's Fig. 1 panels that apply)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from spsll.data.reader import load
+from spsll.physics import plots
+from spsll.physics.material import Material
+
+
+def dataset_figures(path, material: Material, n_examples: int = 4) -> list[Path]:
+    path = Path(path)
+    out_dir = path.with_name(path.stem + "_figures")
+    data = load(path)
+    kind = data["attrs"]["kind"]
+    idx = np.linspace(0, len(data["sigma_nm"]) - 1, min(n_examples, len(data["sigma_nm"]))).astype(int)
+    label = [f"σ={data['sigma_nm'][i]:.1f} nm, τ={data['tau_nm'][i]:.1f} nm" for i in idx]
+    written = []
+    if kind == "dispersion":
+        import torch
+
+        k = torch.as_tensor(data["k_rad_per_nm"]) * 1e9
+        curves = {lab: torch.as_tensor(data["freq_refined_thz"][i]) * 1e12 for lab, i in zip(label, idx, strict=False)}
+        written.append(plots.save(plots.plot_dispersion_curves(k, curves, material),
+                                  out_dir / "dispersions.png"))
+        if "spectrum" in data:
+            from spsll.physics.dispersion import DispersionResult
+
+            for j, i in enumerate(idx[:2]):
+                res = DispersionResult(k=k, freq=torch.as_tensor(data["freq_thz"][i : i + 1]) * 1e12,
+                                       freq_refined=torch.as_tensor(data["freq_refined_thz"][i : i + 1]) * 1e12,
+                                       f=torch.as_tensor(data["f_thz"]) * 1e12,
+                                       spectrum=torch.as_tensor(data["spectrum"][i : i + 1]))
+                written.append(plots.save(plots.plot_dispersion_spectrum(res, 0, material, title=label[j]),
+                                          out_dir / f"spectrum_{i}.png"))
+    else:
+        import torch
+
+        x = torch.as_tensor(data["x_nm"]) * 1e-9
+        profiles = {lab: torch.as_tensor(data["mz"][i]) for lab, i in zip(label, idx, strict=False)}
+        written.append(plots.save(plots.plot_wall_profiles(x, profiles), out_dir / "wall_profiles.png"))
+        written.append(plots.save(width_scatter(data["sigma_nm"], data["tau_nm"], data["width_nm"]),
+                                  out_dir / "width_over_sigma_tau.png"))
+    return written
+
+
+def width_scatter(sigma_nm, tau_nm, width_nm) -> Figure:
+    """Width (nm) over scattered (σ, τ) samples: the dataset's view of the paper's Fig. 1f."""
+    fig = Figure(figsize=(5.5, 4.2))
+    ax = fig.add_subplot()
+    sc = ax.scatter(sigma_nm, tau_nm, c=width_nm, s=6, cmap="viridis")
+    fig.colorbar(sc, ax=ax, label="wall width w (nm)")
+    ax.set_xlabel("σ (nm)")
+    ax.set_ylabel("τ (nm)")
+    ax.set_title(f"{len(width_nm)} relaxed walls")
+    fig.tight_layout()
+    return fig

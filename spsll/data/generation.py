@@ -1,0 +1,317 @@
+"""Chunked, resumable, shardable generation of the SPS-LL datasets into HDF5 (SPEC §2, §7).
+
+Every chunk of ``chunk_size`` samples is computed in one batched physics call, written, flushed and
+then marked done in ``chunk_done``; a killed run resumes at the first chunk not done and, because
+chunk boundaries and (σ, τ) depend only on the config and the seed, produces the same sample data
+as an uninterrupted run. Shards take every ``count``-th chunk, so merged shards equal one run too.
+The file is written as ``<path>.partial`` and renamed to ``<path>`` with ``complete = True`` at the
+very end; an existing complete file is never touched unless the new one is complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from spsll.data.config import DatasetConfig
+from spsll.data.hdf5 import (
+    AXES,
+    SAMPLE_FIELDS,
+    DatasetError,
+    canonical_yaml,
+    exclusive_lock,
+    partial_path,
+    provenance,
+    request_hash,
+    shard_path,
+)
+from spsll.data.sampling import make_split, sample_parameters
+from spsll.physics.dispersion import simulate_dispersions
+from spsll.physics.domain_wall import relax_domain_walls
+from spsll.physics.material import Material
+from spsll.physics.solver import SolverConfig
+
+log = logging.getLogger(__name__)
+NM = 1e-9
+
+
+@dataclass
+class GenerationRequest:
+    """Everything that determines the data (the ``request`` compared on resume)."""
+
+    dataset: DatasetConfig
+    material: dict
+    solver: SolverConfig
+    seed: int
+
+    @property
+    def physics_solver(self) -> SolverConfig:
+        if self.dataset.dtype:
+            return replace(self.solver, dtype=self.dataset.dtype)
+        return self.solver
+
+    def request_yaml(self) -> str:
+        d = self.dataset.to_dict()
+        d.pop("path")
+        d.pop("shard")
+        s = asdict(self.solver)
+        s.pop("device")  # where it runs does not change what is computed (float tolerance aside)
+        return canonical_yaml({"dataset": d, "material": dict(self.material), "solver": s,
+                               "seed": int(self.seed)})
+
+    def target(self) -> Path:
+        path = Path(self.dataset.path)
+        sh = self.dataset.shard
+        return shard_path(path, sh.index, sh.count) if sh.count > 1 else path
+
+
+# -- physics per chunk -------------------------------------------------------------------------
+def compute_chunk(req: GenerationRequest, material: Material, sigma_nm, tau_nm) -> dict:
+    """The per-sample arrays of one chunk (edge units) and the shared axes."""
+    s = torch.as_tensor(sigma_nm, dtype=torch.float64) * NM
+    t = torch.as_tensor(tau_nm, dtype=torch.float64) * NM
+    ds = req.dataset
+    if ds.kind == "dispersion":
+        r = simulate_dispersions(material, s, t, solver=req.physics_solver, settings=ds.measurement.settings())
+        out = {"freq_thz": r.freq_thz, "freq_refined_thz": r.freq_refined_thz,
+               "k_rad_per_nm": r.k_rad_per_nm}
+        if r.spectrum is not None:
+            out["spectrum"] = r.spectrum
+            out["f_thz"] = r.f * 1e-12
+    else:
+        r = relax_domain_walls(material, s, t, solver=req.physics_solver, settings=ds.measurement.settings())
+        out = {"mz": r.mz, "width_nm": r.width_nm, "width_err_nm": r.width_err_nm,
+               "width_tanh_nm": r.width_tanh_nm, "converged": r.converged,
+               "max_torque": r.max_torque, "x_nm": r.x_nm}
+    return {k: v.detach().cpu().numpy() for k, v in out.items()}
+
+
+# -- file layout -------------------------------------------------------------------------------
+def _create(path: Path, req: GenerationRequest, first: dict, n: int, chunk_ids, resolved_yaml: str):
+    f = h5py.File(path, "w")
+    kind = req.dataset.kind
+    for axis in AXES[kind] + (("f_thz",) if "f_thz" in first else ()):
+        f.create_dataset(axis, data=first[axis])
+    for name, units in SAMPLE_FIELDS[kind].items():
+        if name in ("sigma_nm", "tau_nm", "split"):
+            continue
+        shape = (n,) + first[name].shape[1:]
+        dt = np.bool_ if name == "converged" else (np.float32 if name == "spectrum" else np.float64)
+        f.create_dataset(name, shape=shape, dtype=dt, chunks=(min(n, req.dataset.chunk_size),) + shape[1:])
+        f[name].attrs["units"] = units
+    if "spectrum" in first:
+        shape = (n,) + first["spectrum"].shape[1:]
+        f.create_dataset("spectrum", shape=shape, dtype=np.float32, compression="gzip",
+                         chunks=(1,) + shape[1:])
+        f["spectrum"].attrs["units"] = "|FFT| of m_x (arb.)"
+    f.create_dataset("chunk_done", data=np.zeros(len(chunk_ids), dtype=np.uint8))
+    f.create_dataset("chunk_ids", data=np.asarray(chunk_ids, dtype=np.int64))
+    f.attrs.update({
+        "complete": False, "kind": kind, "solver": req.solver.name, "config": resolved_yaml,
+        "request": req.request_yaml(), "request_hash": request_hash(req.request_yaml()),
+        "seed": int(req.seed), "n_samples": int(req.dataset.n_samples),
+        "material": canonical_yaml(dict(req.material)),
+        "solver_settings": canonical_yaml(asdict(req.solver)),
+        "shard_index": int(req.dataset.shard.index), "shard_count": int(req.dataset.shard.count),
+        **provenance(),
+    })
+    return f
+
+
+def _check_same_request(f: h5py.File, req: GenerationRequest, where: Path):
+    if f.attrs.get("request") != req.request_yaml():
+        raise DatasetError(
+            f"{where} was made with a different config than requested; pass overwrite=true to "
+            f"replace it, or choose another dataset.path.\n--- file ---\n{f.attrs.get('request')}"
+            f"--- requested ---\n{req.request_yaml()}"
+        )
+
+
+def generate(req: GenerationRequest, *, resolved_yaml: str = "", overwrite: bool = False,
+             progress: bool = True) -> Path:
+    """Generate (or resume, or confirm) the dataset of ``req``; returns the complete file's path."""
+    target = req.target()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DatasetError(f"cannot create the folder of {target}: {err}") from err
+    if not os.access(target.parent, os.W_OK):
+        raise DatasetError(f"{target.parent} is not writable; choose another dataset.path")
+
+    with exclusive_lock(target):
+        if target.exists():
+            try:
+                with h5py.File(target, "r") as f:
+                    same = f.attrs.get("request") == req.request_yaml() and bool(f.attrs.get("complete"))
+            except OSError:
+                same = False  # unreadable: only overwrite may replace it
+                if not overwrite:
+                    raise DatasetError(f"{target} exists but is not a readable HDF5 file; pass "
+                                       "overwrite=true to replace it") from None
+            if same:
+                log.info("%s is already complete for this config: nothing to do", target)
+                return target
+            if not overwrite:
+                with h5py.File(target, "r") as f:
+                    _check_same_request(f, req, target)
+        return _write(req, target, resolved_yaml, overwrite, progress)
+
+
+def _write(req, target, resolved_yaml, overwrite, progress) -> Path:
+    ds = req.dataset
+    material = Material.from_config(req.material)
+    sigma_nm, tau_nm = sample_parameters(ds, req.seed)
+    n_chunks = ds.n_chunks
+    chunk_ids = [c for c in range(n_chunks) if c % ds.shard.count == ds.shard.index]
+    index = np.concatenate([np.arange(c * ds.chunk_size, min((c + 1) * ds.chunk_size, ds.n_samples))
+                            for c in chunk_ids]) if chunk_ids else np.zeros(0, dtype=np.int64)
+    n_local = len(index)
+    part = partial_path(target)
+
+    f = None
+    if part.exists():
+        try:
+            f = h5py.File(part, "r+")
+            if f.attrs.get("request") != req.request_yaml():
+                f.close()
+                f = None
+                if not overwrite:
+                    raise DatasetError(
+                        f"an interrupted generation with a different config left {part}; pass "
+                        "overwrite=true to discard it, or rerun that generation's command")
+                part.unlink()
+        except OSError:
+            log.warning("%s is unreadable (killed while creating it?): starting afresh", part)
+            f = None
+            part.unlink()
+    offsets = np.cumsum([0] + [min(ds.chunk_size, ds.n_samples - c * ds.chunk_size) for c in chunk_ids])
+    try:
+        done = f["chunk_done"][:].astype(bool) if f is not None else np.zeros(len(chunk_ids), bool)
+        todo = [i for i, ok in enumerate(done) if not ok]
+        if f is not None and len(todo) < len(chunk_ids):
+            log.info("resuming %s: %d of %d chunks already done", part, len(chunk_ids) - len(todo),
+                     len(chunk_ids))
+        bar = tqdm(total=int(sum(offsets[i + 1] - offsets[i] for i in todo)), unit="sample",
+                   desc=f"{ds.kind} ({req.solver.name})", disable=not progress, smoothing=0.1)
+        t0 = time.perf_counter()
+        for i in todo:
+            lo, hi = offsets[i], offsets[i + 1]
+            data = compute_chunk(req, material, sigma_nm[index[lo:hi]], tau_nm[index[lo:hi]])
+            if f is None:  # the first chunk fixes the shapes of the file's datasets
+                f = _create(part, req, data, n_local, chunk_ids, resolved_yaml)
+                f.create_dataset("sigma_nm", data=sigma_nm[index])
+                f.create_dataset("tau_nm", data=tau_nm[index])
+                f.create_dataset("global_index", data=index.astype(np.int64))
+                for k in ("sigma_nm", "tau_nm"):
+                    f[k].attrs["units"] = "nm"
+            for name in SAMPLE_FIELDS[ds.kind]:
+                if name in data:
+                    f[name][lo:hi] = data[name]
+            if "spectrum" in data:
+                f["spectrum"][lo:hi] = data["spectrum"]
+            f.flush()  # the chunk's data is on disk before it is marked done
+            f["chunk_done"][i] = 1
+            f.flush()
+            bar.update(hi - lo)
+        bar.close()
+        f["split"] = make_split(ds.n_samples, ds.split, req.seed)[index]
+        f["split"].attrs["units"] = SAMPLE_FIELDS[ds.kind]["split"]
+        if ds.kind == "domain_wall":
+            n_bad = int((~f["converged"][:]).sum())
+            if n_bad:
+                log.warning("%d of %d walls did not reach the torque tolerance (flag 'converged')",
+                            n_bad, n_local)
+        f.attrs["complete"] = True
+        f.attrs["generation_seconds"] = float(time.perf_counter() - t0)
+        f.close()
+        f = None
+    except OSError as err:
+        if f is not None:
+            try:
+                f.close()
+            except Exception:  # noqa: BLE001 - closing a broken file must not hide the cause
+                pass
+        raise DatasetError(
+            f"writing {part} failed ({err}); is the disk full or the path unwritable? The chunks "
+            f"written so far are kept: rerun the same command to resume. {target} was not touched."
+        ) from err
+    except BaseException:
+        if f is not None:
+            f.close()  # keep what is flushed: a rerun resumes from it
+        raise
+    os.replace(part, target)
+    return target
+
+
+def chunk_layout(ds: DatasetConfig) -> list[tuple[int, int]]:
+    """(start, stop) of every chunk of the full dataset."""
+    return [(c * ds.chunk_size, min((c + 1) * ds.chunk_size, ds.n_samples)) for c in range(ds.n_chunks)]
+
+
+def merge_shards(req: GenerationRequest, *, overwrite: bool = False) -> Path:
+    """Join the ``shard.count`` shard files of ``dataset.path`` into one complete file."""
+    ds = req.dataset
+    count = ds.shard.count
+    if count < 2:
+        raise DatasetError("merge needs dataset.shard.count >= 2 (the number of shards to join)")
+    path = Path(ds.path)
+    shards = [shard_path(path, i, count) for i in range(count)]
+    missing = [str(p) for p in shards if not p.exists()]
+    if missing:
+        raise DatasetError(f"cannot merge: missing shard file(s) {missing}; generate them with "
+                           f"dataset.shard.index=<i> dataset.shard.count={count}")
+    with exclusive_lock(path):
+        if path.exists() and not overwrite:
+            with h5py.File(path, "r") as f:
+                if f.attrs.get("request") == req.request_yaml() and f.attrs.get("complete"):
+                    return path
+            raise DatasetError(f"{path} exists with another config; pass overwrite=true to replace it")
+        n = ds.n_samples
+        seen = np.zeros(n, dtype=np.int64)
+        part = partial_path(path)
+        with h5py.File(shards[0], "r") as f0, h5py.File(part, "w") as out:
+            for key in list(f0.attrs):
+                out.attrs[key] = f0.attrs[key]
+            for name, obj in f0.items():
+                if name in ("chunk_done", "chunk_ids", "global_index"):
+                    continue
+                if name in AXES[ds.kind] or name == "f_thz":
+                    out.create_dataset(name, data=obj[:])
+                else:
+                    out.create_dataset(name, shape=(n,) + obj.shape[1:], dtype=obj.dtype)
+                for k, v in obj.attrs.items():
+                    out[name].attrs[k] = v
+            for i, sp in enumerate(shards):
+                with h5py.File(sp, "r") as f:
+                    if not f.attrs.get("complete"):
+                        raise DatasetError(f"shard {sp} is not complete; rerun its generation to resume it")
+                    if f.attrs.get("request") != req.request_yaml():
+                        raise DatasetError(f"shard {sp} was made with a different config than requested")
+                    if int(f.attrs["shard_index"]) != i or int(f.attrs["shard_count"]) != count:
+                        raise DatasetError(f"{sp} claims to be shard {f.attrs['shard_index']} of "
+                                           f"{f.attrs['shard_count']}, expected {i} of {count}")
+                    gi = f["global_index"][:]
+                    seen[gi] += 1
+                    for name in out:
+                        if name in AXES[ds.kind] or name == "f_thz":
+                            continue
+                        out[name][np.sort(gi)] = f[name][:][np.argsort(gi)]
+            dup, miss = np.nonzero(seen > 1)[0], np.nonzero(seen == 0)[0]
+            if len(dup) or len(miss):
+                raise DatasetError(f"shards do not cover the dataset exactly: {len(miss)} samples "
+                                   f"missing, {len(dup)} duplicated")
+            out.attrs["shard_index"], out.attrs["shard_count"] = 0, 1
+            out.attrs["merged_from"] = count
+            out.attrs["complete"] = True
+        os.replace(part, path)
+    return path
+
+

@@ -1,0 +1,110 @@
+"""The HDF5 layout of SPEC §7, provenance attributes, file locks and shard naming.
+
+A dataset file is written as ``<path>.partial`` and renamed to ``<path>`` only when every chunk is
+in and the ``complete`` attribute is set, so a file at ``<path>`` is complete by construction and
+an interrupted run leaves only the partial file, which the same command resumes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fcntl
+import hashlib
+import subprocess
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+import spsll
+
+# per-sample datasets (first axis = sample) and their units, by kind
+SAMPLE_FIELDS = {
+    "dispersion": {
+        "sigma_nm": "nm", "tau_nm": "nm", "freq_thz": "THz", "freq_refined_thz": "THz",
+        "split": "0 train, 1 val, 2 test",
+    },
+    "domain_wall": {
+        "sigma_nm": "nm", "tau_nm": "nm", "mz": "1", "width_nm": "nm", "width_err_nm": "nm",
+        "width_tanh_nm": "nm", "converged": "bool", "max_torque": "A/m",
+        "split": "0 train, 1 val, 2 test",
+    },
+}
+AXES = {"dispersion": ("k_rad_per_nm",), "domain_wall": ("x_nm",)}
+ROOT_ATTRS = ("complete", "kind", "solver", "config", "request", "version", "git_commit", "seed",
+              "created", "n_samples")
+
+
+class DatasetError(RuntimeError):
+    """A dataset file is missing, incomplete, corrupt, locked or not what the caller expects."""
+
+
+def partial_path(path: Path) -> Path:
+    return path.with_name(path.name + ".partial")
+
+
+def shard_path(path: Path, index: int, count: int) -> Path:
+    """``data/x.h5`` → ``data/x.shard-01-of-04.h5``."""
+    width = max(2, len(str(count)))
+    return path.with_name(f"{path.stem}.shard-{index:0{width}d}-of-{count:0{width}d}{path.suffix}")
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(spsll.__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+        sha = out.stdout.strip()
+        if out.returncode != 0 or not sha:
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=Path(spsll.__file__).parent, capture_output=True, text=True,
+                               timeout=5).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def provenance() -> dict:
+    return {
+        "version": spsll.__version__,
+        "git_commit": git_commit(),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def canonical_yaml(obj) -> str:
+    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=None)
+
+
+def request_hash(request_yaml: str) -> str:
+    return hashlib.sha256(request_yaml.encode()).hexdigest()[:16]
+
+
+def file_hash(path: Path, chunk: int = 1 << 22) -> str:
+    """SHA-256 of a file's bytes (for tracking which data a model saw)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+@contextmanager
+def exclusive_lock(path: Path):
+    """Hold ``<path>.lock`` exclusively; a second writer of the same file is refused at once."""
+    lock = path.with_name(path.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(lock, "a+")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise DatasetError(
+                f"another generator is writing {path} (lock {lock} is held); wait for it to finish"
+            ) from err
+        yield
+    finally:
+        # the lock file is left in place: unlinking it would let a waiting writer lock a deleted
+        # inode while a third one creates a fresh file
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()

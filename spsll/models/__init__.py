@@ -1,0 +1,36 @@
+"""Neural-network models (SPEC §3): a registry of the LightningModules trained by train.py.
+
+Each class has ``task`` ("dispersion" or "domain_wall": the dataset kind it trains on),
+``monitor = "val/loss"`` and ``monitor_mode = "min"``, takes ``data_info`` (train-split statistics
+and the material constants, plain Python values) plus its hyper-parameters as keyword arguments,
+and implements ``predict_physical(batch)`` (physical units) and ``val_outputs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytorch_lightning as pl
+
+from spsll.models.common import MONITOR, MONITOR_MODE, phi_and_T
+from spsll.models.inverse import InverseCNNModel
+from spsll.models.tfc_pinn import TFCPINNModel, physics_residuals
+from spsll.models.width import WidthRegressorModel
+
+MODELS: dict[str, type[pl.LightningModule]] = {
+    "inverse_cnn": InverseCNNModel,
+    "tfc_pinn": TFCPINNModel,
+    "width_regressor": WidthRegressorModel,
+}
+
+
+def build_model(name: str, data_info: Mapping[str, Any], **kwargs: Any) -> pl.LightningModule:
+    """Instantiate the model registered as ``name`` with ``data_info`` and hyper-parameters."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model '{name}'; allowed: {', '.join(sorted(MODELS))}")
+    return MODELS[name](data_info=dict(data_info), **kwargs)
+
+
+__all__ = ["MODELS", "MONITOR", "MONITOR_MODE", "InverseCNNModel", "TFCPINNModel", "WidthRegressorModel",
+           "build_model", "phi_and_T", "physics_residuals"]

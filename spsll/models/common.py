@@ -1,0 +1,184 @@
+"""Shared pieces of the LightningModules (SPEC §3): ``data_info`` checks, normalisation, derived
+defect parameters and the common inverse-model training loop.
+
+Physics reaches the models only through ``data_info`` (plain Python floats and lists, saved with
+the hyper-parameters so that a checkpoint is self-contained); nothing here imports the solver.
+
+Conventions
+-----------
+* Targets are normalised inside the modules with the train-split statistics
+  (``params_mean``, ``params_std``); every metric is computed from de-normalised predictions.
+* Predictions of σ, τ are clamped at 0 nm (the physical range) before φ, T and the metrics are
+  computed and in ``predict_physical`` (the loss uses the raw network output).
+* φ = σ/(σ+τ) is the material fraction, T = στ/(σ+τ) the defect density (SPEC §6).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+
+#: keys every module needs
+PARAM_KEYS = ("params_mean", "params_std")
+#: metric monitored for the best checkpoint, early stopping and ReduceLROnPlateau
+MONITOR = "val/loss"
+MONITOR_MODE = "min"
+
+
+def check_data_info(data_info: Mapping[str, Any] | None, required: Iterable[str], model: str) -> dict:
+    """Return a plain-dict copy of ``data_info`` after checking it has every ``required`` key.
+
+    Raises ValueError naming the first missing key (and the model that needs it), and for the
+    normalisation statistics checks the shapes and that the standard deviations are positive.
+    """
+    if data_info is None or not isinstance(data_info, Mapping):
+        raise ValueError(f"{model}: data_info must be a dict, got {type(data_info).__name__}")
+    info = dict(data_info)
+    for key in required:
+        if key not in info or info[key] is None:
+            raise ValueError(f"{model}: data_info is missing the required key '{key}' "
+                             f"(needs: {', '.join(required)})")
+    for key in ("params_mean", "params_std"):
+        if key in info:
+            vals = [float(v) for v in info[key]]
+            if len(vals) != 2:
+                raise ValueError(f"{model}: data_info['{key}'] must hold 2 values [sigma, tau], got {vals}")
+            info[key] = vals
+    for key in ("params_std",):
+        if key in info and not all(v > 0 and math.isfinite(v) for v in info[key]):
+            raise ValueError(f"{model}: data_info['{key}'] must be positive, got {info[key]}")
+    for key in ("dispersion_std", "width_std"):
+        if key in info:
+            info[key] = float(info[key])
+            if not (info[key] > 0 and math.isfinite(info[key])):
+                raise ValueError(f"{model}: data_info['{key}'] must be positive, got {info[key]}")
+    return info
+
+
+class Standardiser(nn.Module):
+    """x ↦ (x − mean)/std and back; mean and std are non-persistent buffers (they come from
+    ``data_info`` in the hyper-parameters, so they follow ``.to(device)`` without entering the
+    state dict)."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32), persistent=False)
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32), persistent=False)
+
+    def normalise(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std
+
+    def denormalise(self, z: Tensor) -> Tensor:
+        return z * self.std + self.mean
+
+
+def phi_and_T(params_nm: Tensor, eps: float = 1e-12) -> tuple[Tensor, Tensor]:
+    """Material fraction φ = σ/(σ+τ) and defect density T = στ/(σ+τ) (nm) from (…, 2) [σ, τ]."""
+    sigma, tau = params_nm[..., 0], params_nm[..., 1]
+    total = (sigma + tau).clamp_min(eps)
+    return sigma / total, sigma * tau / total
+
+
+def inverse_metrics(pred_nm: Tensor, true_nm: Tensor) -> dict[str, Tensor]:
+    """MAE of σ, τ (nm), φ and T (nm) from physical predictions and targets (B, 2)."""
+    phi_p, t_p = phi_and_T(pred_nm)
+    phi_t, t_t = phi_and_T(true_nm)
+    err = (pred_nm - true_nm).abs()
+    return {
+        "mae_sigma_nm": err[:, 0].mean(),
+        "mae_tau_nm": err[:, 1].mean(),
+        "mae_phi": (phi_p - phi_t).abs().mean(),
+        "mae_T_nm": (t_p - t_t).abs().mean(),
+    }
+
+
+class InverseModelBase(pl.LightningModule):
+    """Common training/validation logic of the (observable → σ, τ) models.
+
+    Subclasses define ``forward_normalised(batch) -> (B, 2)`` normalised [σ, τ] and
+    ``loss_normalised(pred, target)``; this class normalises targets, logs ``{split}/loss`` and the
+    physical MAEs ``{split}/mae_sigma_nm``, ``mae_tau_nm``, ``mae_phi``, ``mae_T_nm`` (epoch means),
+    and keeps the epoch's physical predictions in ``self.val_outputs``.
+    """
+
+    monitor = MONITOR
+    monitor_mode = MONITOR_MODE
+    task: str = ""
+
+    def __init__(self, data_info: Mapping[str, Any], required: Iterable[str], name: str,
+                 lr: float, weight_decay: float, clamp_nonnegative: bool):
+        super().__init__()
+        self.data_info = check_data_info(data_info, required, name)
+        self.params_norm = Standardiser(self.data_info["params_mean"], self.data_info["params_std"])
+        self.lr = float(lr)
+        self.weight_decay = float(weight_decay)
+        self.clamp_nonnegative = bool(clamp_nonnegative)
+        self.val_outputs: dict[str, Tensor] = {}
+        self._val_chunks: dict[str, list[Tensor]] = {}
+
+    # -- to be provided by subclasses -------------------------------------------------------------
+    def forward_normalised(self, batch: Mapping[str, Tensor]) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def loss_normalised(self, pred: Tensor, target: Tensor) -> Tensor:
+        return nn.functional.mse_loss(pred, target)
+
+    def extra_outputs(self, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """Per-sample inputs worth keeping with the validation predictions (e.g. the width)."""
+        return {}
+
+    # -- physical units ---------------------------------------------------------------------------
+    def denormalise_params(self, z: Tensor) -> Tensor:
+        """Normalised network output (B, 2) → [σ, τ] in nm (clamped at 0 if configured)."""
+        p = self.params_norm.denormalise(z)
+        return p.clamp_min(0.0) if self.clamp_nonnegative else p
+
+    @torch.no_grad()
+    def predict_physical(self, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """{"params_nm": (B, 2) [σ, τ] nm, "phi": (B,), "T_nm": (B,)}; call ``eval()`` first."""
+        params = self.denormalise_params(self.forward_normalised(batch))
+        phi, t = phi_and_T(params)
+        return {"params_nm": params, "phi": phi, "T_nm": t}
+
+    def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0):
+        return self.predict_physical(batch)
+
+    # -- loops ------------------------------------------------------------------------------------
+    def _shared_step(self, batch: Mapping[str, Tensor], split: str) -> tuple[Tensor, Tensor]:
+        target_nm = batch["params"]
+        pred = self.forward_normalised(batch)
+        loss = self.loss_normalised(pred, self.params_norm.normalise(target_nm))
+        bs = target_nm.shape[0]
+        self.log(f"{split}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=bs)
+        pred_nm = self.denormalise_params(pred.detach())
+        for key, val in inverse_metrics(pred_nm, target_nm).items():
+            self.log(f"{split}/{key}", val, on_step=False, on_epoch=True, batch_size=bs)
+        return loss, pred_nm
+
+    def training_step(self, batch, batch_idx):
+        loss, _ = self._shared_step(batch, "train")
+        return loss
+
+    def on_validation_epoch_start(self):
+        self.val_outputs = {}
+        self._val_chunks = {}
+
+    def validation_step(self, batch, batch_idx):
+        loss, pred_nm = self._shared_step(batch, "val")
+        true_nm = batch["params"]
+        phi_p, t_p = phi_and_T(pred_nm)
+        phi_t, t_t = phi_and_T(true_nm)
+        chunk = {"params_pred_nm": pred_nm, "params_true_nm": true_nm, "phi_pred": phi_p,
+                 "phi_true": phi_t, "T_pred_nm": t_p, "T_true_nm": t_t, **self.extra_outputs(batch)}
+        for key, val in chunk.items():
+            self._val_chunks.setdefault(key, []).append(val.detach().float().cpu())
+        self.val_outputs = {k: torch.cat(v) for k, v in self._val_chunks.items()}
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)

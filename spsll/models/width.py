@@ -1,0 +1,63 @@
+"""width_regressor: domain-wall m_z profile + width → (σ, τ) (SPEC §3.3; paper "Prediction of
+domain-wall widths", Methods "Loss function to predict σ, τ from domain walls").
+
+The profile (B, N) goes in as it is (m_z ∈ [−1, 1]); the width is standardised with the train
+split's ``width_mean``/``width_std``. Loss MSE(σ̂) + tau_weight·MSE(τ̂) on the normalised targets
+(paper: tau_weight = 5); Adam + ReduceLROnPlateau on ``val/loss``. Batches:
+{"mz": (B, N), "width_nm": (B,), "params": (B, 2) nm}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from spsll.models.common import MONITOR, MONITOR_MODE, InverseModelBase
+from spsll.models.nets import WidthRegressorNet
+
+REQUIRED_KEYS = ("params_mean", "params_std", "mz_length", "width_mean", "width_std")
+
+
+class WidthRegressorModel(InverseModelBase):
+    """LightningModule of width_regressor (dual-branch CNN, paper Fig. 4)."""
+
+    task = "domain_wall"
+
+    def __init__(self, data_info: Mapping[str, Any], channels: Sequence[int] = (16, 32, 64, 64),
+                 kernel_sizes: Sequence[int] = (5, 5, 5, 5), pool_size: int = 8,
+                 width_hidden: Sequence[int] = (16, 16), fusion_hidden: Sequence[int] = (128, 64),
+                 dropout: float = 0.1, tau_weight: float = 5.0, lr: float = 1e-3, weight_decay: float = 0.0,
+                 factor: float = 0.5, patience: int = 5, clamp_nonnegative: bool = True):
+        super().__init__(data_info, REQUIRED_KEYS, "width_regressor", lr, weight_decay, clamp_nonnegative)
+        self.save_hyperparameters()
+        self.width_mean = float(self.data_info["width_mean"])
+        self.width_std = float(self.data_info["width_std"])
+        self.tau_weight = float(tau_weight)
+        self.net = WidthRegressorNet(in_length=int(self.data_info["mz_length"]), channels=channels,
+                                     kernel_sizes=kernel_sizes, pool_size=pool_size, width_hidden=width_hidden,
+                                     fusion_hidden=fusion_hidden, dropout=dropout)
+
+    def forward(self, mz: Tensor, width_nm: Tensor) -> Tensor:
+        """mz (B, N), width (B,) nm → (B, 2) normalised [σ, τ]."""
+        return self.net(mz, (width_nm - self.width_mean) / self.width_std)
+
+    def forward_normalised(self, batch: Mapping[str, Tensor]) -> Tensor:
+        return self(batch["mz"], batch["width_nm"])
+
+    def loss_normalised(self, pred: Tensor, target: Tensor) -> Tensor:
+        """MSE(σ̂) + tau_weight·MSE(τ̂) (paper)."""
+        mse = (pred - target).pow(2).mean(0)
+        return mse[0] + self.tau_weight * mse[1]
+
+    def extra_outputs(self, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        return {"width_nm": batch["width_nm"]}
+
+    def configure_optimizers(self):
+        opt = torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt, mode=MONITOR_MODE, factor=self.hparams.factor, patience=self.hparams.patience)
+        return {"optimizer": opt,
+                "lr_scheduler": {"scheduler": sched, "monitor": MONITOR, "interval": "epoch", "frequency": 1}}

@@ -1,0 +1,60 @@
+"""Figures logged with a run: error histograms, predicted vs true, per-k MAE (edge units)."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def error_histograms(pred: np.ndarray, true: np.ndarray, names: list[str], units: list[str]) -> Figure:
+    """One histogram of prediction − truth per target, with mean and standard deviation."""
+    fig = Figure(figsize=(4.2 * len(names), 3.4))
+    for i, (name, unit) in enumerate(zip(names, units, strict=False)):
+        ax = fig.add_subplot(1, len(names), i + 1)
+        err = pred[:, i] - true[:, i]
+        ax.hist(err, bins=40, color="C0", alpha=0.85)
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_xlabel(f"{name} error ({unit})" if unit else f"{name} error")
+        ax.set_ylabel("count")
+        ax.set_title(f"mean {err.mean():.3g}, std {err.std():.3g}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def predicted_vs_true(pred: np.ndarray, true: np.ndarray, names: list[str], units: list[str]) -> Figure:
+    fig = Figure(figsize=(4.0 * len(names), 3.8))
+    for i, (name, unit) in enumerate(zip(names, units, strict=False)):
+        ax = fig.add_subplot(1, len(names), i + 1)
+        ax.scatter(true[:, i], pred[:, i], s=6, alpha=0.6)
+        lo, hi = float(min(true[:, i].min(), pred[:, i].min())), float(max(true[:, i].max(), pred[:, i].max()))
+        ax.plot([lo, hi], [lo, hi], "r--", lw=1)
+        u = f" ({unit})" if unit else ""
+        ax.set_xlabel(f"true {name}{u}")
+        ax.set_ylabel(f"predicted {name}{u}")
+    fig.tight_layout()
+    return fig
+
+
+def mae_per_k(k_rad_per_nm: np.ndarray, mae_thz: np.ndarray) -> Figure:
+    fig = Figure(figsize=(5.5, 3.6))
+    ax = fig.add_subplot()
+    ax.plot(k_rad_per_nm, mae_thz)
+    ax.axhline(0.1, color="r", ls="--", lw=1, label="one frequency bin (0.1 THz)")
+    ax.set_xlabel("k (rad/nm)")
+    ax.set_ylabel("validation MAE (THz)")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def dispersion_examples(k_rad_per_nm, pred_thz, true_thz, labels) -> Figure:
+    fig = Figure(figsize=(5.5, 4.0))
+    ax = fig.add_subplot()
+    for i, lab in enumerate(labels):
+        ax.plot(k_rad_per_nm, true_thz[i], color=f"C{i}", lw=2, alpha=0.5, label=f"SPS-LL {lab}")
+        ax.plot(k_rad_per_nm, pred_thz[i], color=f"C{i}", ls="--", lw=1.2, label="predicted")
+    ax.set_xlabel("k (rad/nm)")
+    ax.set_ylabel("f (THz)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

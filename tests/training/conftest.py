@@ -1,0 +1,45 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def train(tmp_path, *overrides, multirun=False, timeout=600, env=None):
+    """Run the real ``train.py`` with a store and data under ``tmp_path``."""
+    cmd = [sys.executable, "train.py"] + (["-m"] if multirun else []) + [
+        f"logger.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}",
+        "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "threads=1",
+        f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'multirun'}",
+        *overrides,
+    ]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def runs(tmp_path):
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("spsll")
+    return client, ([] if exp is None else client.search_runs([exp.experiment_id]))
+
+
+def artifacts(client, run_id, path=None):
+    out = []
+    for a in client.list_artifacts(run_id, path):
+        out += artifacts(client, run_id, a.path) if a.is_dir else [a.path]
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory):
+    """Tiny datasets shared by the training tests (generated once, through the real CLI)."""
+    d = tmp_path_factory.mktemp("data")
+    paths = {"dispersion": d / "disp.h5", "domain_wall": d / "dw.h5"}
+    for kind, n in (("dispersion", 30), ("domain_wall", 60)):
+        out = subprocess.run([sys.executable, "generate.py", f"dataset={kind}_small", f"dataset.path={paths[kind]}",
+                              f"dataset.n_samples={n}", "dataset.chunk_size=30", "progress=false", "figures=false"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr
+    return paths

@@ -83,7 +83,7 @@ def run_train(cfg: DictConfig) -> float:
     pl.seed_everything(int(cfg.seed), workers=True)
     path = prepare_dataset(cfg, task)
     dm = SPSLLDataModule(path, task, batch_size=int(cfg.data.batch_size), num_workers=int(cfg.data.num_workers),
-                         input_field=str(cfg.data.input_field))
+                         input_field=str(cfg.data.input_field), in_memory=bool(cfg.data.get("in_memory", True)))
     kwargs = {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items()
               if k not in MODEL_KEYS_NOT_KWARGS}
     model = build_model(name, dm.data_info, **kwargs)

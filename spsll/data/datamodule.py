@@ -27,39 +27,60 @@ INPUT_FIELDS = ("freq_refined_thz", "freq_thz")
 
 
 class H5Samples(Dataset):
-    """Samples ``indices`` of one HDF5 file, read lazily through a per-process handle."""
+    """Samples ``indices`` of one HDF5 file through a per-process handle opened on first use.
 
-    def __init__(self, path: str, kind: str, indices: np.ndarray, input_field: str = "freq_refined_thz"):
+    With ``in_memory`` (the default) the first access reads this split's rows once (the paper-size
+    datasets are tens of MB), so an epoch costs array indexing instead of one HDF5 read per sample;
+    ``in_memory=False`` reads sample by sample, for datasets larger than memory.
+    """
+
+    def __init__(self, path: str, kind: str, indices: np.ndarray, input_field: str = "freq_refined_thz",
+                 in_memory: bool = True):
         self.path, self.kind, self.indices, self.input_field = path, kind, np.asarray(indices), input_field
+        self.in_memory = in_memory
         self._file = None
+        self._cache: dict[str, np.ndarray] | None = None
 
     def __len__(self):
         return len(self.indices)
+
+    def _fields(self):
+        return (self.input_field,) if self.kind == "dispersion" else ("mz", "width_nm")
 
     def _h5(self):
         if self._file is None:
             self._file = open_dataset(self.path, kind=self.kind)
         return self._file
 
-    def __getitem__(self, i):
-        f = self._h5()
-        j = int(self.indices[i])
-        params = torch.tensor([f["sigma_nm"][j], f["tau_nm"][j]], dtype=torch.float32)
-        if self.kind == "dispersion":
-            disp = torch.from_numpy(f[self.input_field][j].astype(np.float32))
-            return {"dispersion": disp, "params": params}
-        return {"mz": torch.from_numpy(f["mz"][j].astype(np.float32)),
-                "width_nm": torch.tensor(float(f["width_nm"][j]), dtype=torch.float32), "params": params}
+    def _rows(self):
+        if self._cache is None:
+            f = self._h5()
+            self._cache = {name: f[name][:][self.indices].astype(np.float32)
+                           for name in ("sigma_nm", "tau_nm", *self._fields())}
+        return self._cache
 
-    def __getstate__(self):  # never pickle an open handle into a worker
+    def __getitem__(self, i):
+        if self.in_memory:
+            src, j = self._rows(), int(i)
+        else:
+            src, j = self._h5(), int(self.indices[i])
+        params = torch.tensor([float(src["sigma_nm"][j]), float(src["tau_nm"][j])], dtype=torch.float32)
+        if self.kind == "dispersion":
+            disp = torch.from_numpy(np.asarray(src[self.input_field][j], dtype=np.float32))
+            return {"dispersion": disp, "params": params}
+        return {"mz": torch.from_numpy(np.asarray(src["mz"][j], dtype=np.float32)),
+                "width_nm": torch.tensor(float(src["width_nm"][j]), dtype=torch.float32), "params": params}
+
+    def __getstate__(self):  # never pickle an open handle (or a cache) into a worker
         state = dict(self.__dict__)
         state["_file"] = None
+        state["_cache"] = None
         return state
 
 
 class SPSLLDataModule(pl.LightningDataModule):
     def __init__(self, path: str, kind: str, batch_size: int = 64, num_workers: int = 0,
-                 input_field: str = "freq_refined_thz", pin_memory: bool = False):
+                 input_field: str = "freq_refined_thz", pin_memory: bool = False, in_memory: bool = True):
         super().__init__()
         if kind not in ("dispersion", "domain_wall"):
             raise ValueError(f"kind must be dispersion or domain_wall, got {kind!r}")
@@ -69,7 +90,7 @@ class SPSLLDataModule(pl.LightningDataModule):
             raise ValueError("batch_size must be >= 1 and num_workers >= 0")
         self.path, self.kind = str(path), kind
         self.batch_size, self.num_workers = batch_size, num_workers
-        self.input_field, self.pin_memory = input_field, pin_memory
+        self.input_field, self.pin_memory, self.in_memory = input_field, pin_memory, in_memory
         self.indices: dict[str, np.ndarray] = {}
         self.data_info: dict = {}
         self._read_metadata()
@@ -103,7 +124,7 @@ class SPSLLDataModule(pl.LightningDataModule):
             self.data_info = info
 
     def dataset(self, split: str) -> H5Samples:
-        return H5Samples(self.path, self.kind, self.indices[split], self.input_field)
+        return H5Samples(self.path, self.kind, self.indices[split], self.input_field, self.in_memory)
 
     def _loader(self, split, shuffle):
         if len(self.indices[split]) == 0:

@@ -23,6 +23,7 @@ from spsll.data.hdf5 import DatasetError, file_hash, partial_path
 from spsll.models import MODELS, build_model
 from spsll.tracking import mlflow_run
 from spsll.tracking.callbacks import FiniteLossGuard, RunFigures
+from spsll.train_config import validate_train_config
 
 log = logging.getLogger("train")
 MODEL_KEYS_NOT_KWARGS = ("name", "early_stopping_patience")
@@ -76,9 +77,8 @@ def _tags(cfg, path, digest) -> dict:
 def run_train(cfg: DictConfig) -> float:
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
+    validate_train_config(cfg)
     name = cfg.model.name
-    if name not in MODELS:
-        raise ValueError(f"model.name must be one of {sorted(MODELS)}, got {name!r}")
     task = MODELS[name].task
     pl.seed_everything(int(cfg.seed), workers=True)
     path = prepare_dataset(cfg, task)

@@ -1,0 +1,63 @@
+"""Training through the Python API (Hydra compose): failure paths and config validation."""
+
+import math
+
+import mlflow
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from spsll.models import InverseCNNModel
+from spsll.tracking.mlflow_run import TrackingError
+from spsll.training import run_train
+from tests.training.conftest import ROOT, artifacts
+
+
+def config(tmp_path, *overrides):
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose("train", overrides=[f"logger.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}",
+                                           "trainer.enable_progress_bar=false", *overrides])
+
+
+def test_nan_after_a_good_epoch_keeps_the_last_good_checkpoint(tmp_path, small_data, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    real = InverseCNNModel.training_step
+
+    def step(self, batch, idx):
+        loss = real(self, batch, idx)
+        return loss * math.nan if self.current_epoch >= 1 else loss  # diverges in the second epoch
+
+    monkeypatch.setattr(InverseCNNModel, "training_step", step)
+    cfg = config(tmp_path, "model=inverse_cnn", "dataset=dispersion_small",
+                 f"dataset.path={small_data['dispersion']}", "trainer.max_epochs=3", "data.batch_size=8")
+    with pytest.raises(FloatingPointError, match="non-finite training loss .* epoch 1"):
+        run_train(cfg)
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    run = client.search_runs([client.get_experiment_by_name("spsll").experiment_id])[0]
+    assert run.info.status == "FAILED"
+    ckpts = [a for a in artifacts(client, run.info.run_id) if a.endswith(".ckpt")]
+    assert ckpts == ["checkpoints/best-epoch=000.ckpt"]  # the epoch before the NaN
+    state = torch.load(tmp_path / "outputs/train/manual/checkpoints/best-epoch=000.ckpt", weights_only=False)
+    assert all(torch.isfinite(v).all() for v in state["state_dict"].values())
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [("model.lr=-1", "model.lr must be a number > 0"),
+     ("data.batch_size=0", "data.batch_size must be an integer >= 1"),
+     ("seed=-3", "seed must be an integer >= 0"),
+     ("+model.depth=7", r"no hyper-parameter\(s\) \['depth'\]"),
+     ("model.dropout=1.5", "model.dropout must be in"),
+     ("logger.tracking_uri=ftp://example.org/x", "unsupported MLflow tracking URI")],
+)
+def test_invalid_values_refused_before_work(tmp_path, small_data, override, match, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = config(tmp_path, "model=inverse_cnn", "dataset=dispersion_small",
+                 f"dataset.path={small_data['dispersion']}", override)
+    with pytest.raises((ValueError, TrackingError), match=match):
+        run_train(cfg)
+
+
+def test_unknown_dataset_name(tmp_path):
+    with pytest.raises(Exception, match="dataset/nope"):
+        config(tmp_path, "dataset=nope")

@@ -29,7 +29,7 @@ class InverseCNNModel(InverseModelBase):
                  dense: Sequence[int] = (512, 256, 64), dropout: float = 0.3, conv_dropout: float = 0.0,
                  lr: float = 1e-3, weight_decay: float = 0.0, clamp_nonnegative: bool = True):
         super().__init__(data_info, REQUIRED_KEYS, "inverse_cnn", lr, weight_decay, clamp_nonnegative)
-        self.save_hyperparameters()
+        self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
         self.disp_mean = float(self.data_info["dispersion_mean"])
         self.disp_std = float(self.data_info["dispersion_std"])
         self.net = InverseCNN(in_length=len(self.data_info["k_rad_per_nm"]), channels=channels,

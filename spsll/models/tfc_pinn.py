@@ -91,7 +91,7 @@ class TFCPINNModel(pl.LightningModule):
                  small_k_points: Sequence[float] = (0.02, 0.05, 0.1), normalise_data_loss: bool = False):
         super().__init__()
         info = check_data_info(data_info, REQUIRED_KEYS, "tfc_pinn")
-        self.save_hyperparameters()
+        self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
         k = torch.tensor([float(v) for v in info["k_rad_per_nm"]], dtype=torch.float32)
         ideal = torch.tensor([float(v) for v in info["ideal_dispersion_thz"]], dtype=torch.float32)
         if ideal.shape != k.shape:

@@ -32,7 +32,7 @@ class WidthRegressorModel(InverseModelBase):
                  dropout: float = 0.1, tau_weight: float = 5.0, lr: float = 1e-3, weight_decay: float = 0.0,
                  factor: float = 0.5, patience: int = 5, clamp_nonnegative: bool = True):
         super().__init__(data_info, REQUIRED_KEYS, "width_regressor", lr, weight_decay, clamp_nonnegative)
-        self.save_hyperparameters()
+        self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
         self.width_mean = float(self.data_info["width_mean"])
         self.width_std = float(self.data_info["width_std"])
         self.tau_weight = float(tau_weight)

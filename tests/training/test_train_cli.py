@@ -93,3 +93,14 @@ def test_nan_loss_fails_the_run(tmp_path, small_data):
     assert out.returncode != 0 and "non-finite training loss" in out.stderr
     _, rs = runs(tmp_path)
     assert len(rs) == 1 and rs[0].info.status == "FAILED"
+
+
+@pytest.mark.slow
+def test_optuna_hparams_search(tmp_path, small_data):
+    out = train(tmp_path, "hparams_search=tfc_pinn_optuna", "hydra.sweeper.n_trials=2", "dataset=dispersion_small",
+                f"dataset.path={small_data['dispersion']}", "data.batch_size=8", multirun=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    _, rs = runs(tmp_path)
+    assert len(rs) == 2 and {r.info.status for r in rs} == {"FINISHED"}
+    result = (tmp_path / "multirun" / "optimization_results.yaml").read_text()
+    assert "best_params" in result and "model.lr" in result  # the sweeper minimised train.py's return value

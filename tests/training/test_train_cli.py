@@ -104,3 +104,18 @@ def test_optuna_hparams_search(tmp_path, small_data):
     assert len(rs) == 2 and {r.info.status for r in rs} == {"FINISHED"}
     result = (tmp_path / "multirun" / "optimization_results.yaml").read_text()
     assert "best_params" in result and "model.lr" in result  # the sweeper minimised train.py's return value
+
+
+def test_tracking_uri_from_environment(tmp_path, small_data):
+    import os
+
+    env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'env.db'}")
+    out = train(tmp_path, "model=tfc_pinn", "dataset=dispersion_small", f"dataset.path={small_data['dispersion']}",
+                "logger.tracking_uri=null", env=env)  # overrides the helper's own URI: the environment decides
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (tmp_path / "env.db").exists() and not (tmp_path / "mlflow.db").exists()
+    import mlflow
+
+    client = mlflow.MlflowClient(env["MLFLOW_TRACKING_URI"])
+    rs = client.search_runs([client.get_experiment_by_name("spsll").experiment_id])
+    assert len(rs) == 1 and rs[0].info.status == "FINISHED"

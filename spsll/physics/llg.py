@@ -15,12 +15,12 @@ the FFTs; it falls back to eager mode when compilation is unavailable.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import torch
 
 from spsll.physics.checks import check_finite_state
+from spsll.physics.compiled import maybe_compile
 from spsll.physics.kernels import ExchangeOperator, exchange_field
 from spsll.physics.material import Material
 
@@ -141,25 +141,12 @@ def _rk4_step(m, dt, kernel, weight, zc: float, h_app, gm: float, alpha: float):
     return normalise(m + (dt / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4))
 
 
-_COMPILED: dict = {}
-AUTO_COMPILE_CELL_STEPS = 50_000_000  # ≈ 20 s of eager work on 2 cores
 RK4_STABILITY = 2.8  # |λ dt| limit of classical RK4 on the imaginary axis (2√2 ≈ 2.83)
 
 
 def rk4_stepper(compile: bool | str = "auto", work: int = 0):
-    """The RK4 step function, compiled with ``torch.compile`` when asked, or for ``"auto"`` when
-    the total work (cells × steps) is large enough to repay the one-off compilation (10–30 s):
-    fusing the element-wise ops around the FFTs makes a step 2–5× cheaper."""
-    use = compile is True or (compile == "auto" and work >= AUTO_COMPILE_CELL_STEPS)
-    if not use:
-        return _rk4_step
-    if "rk4" not in _COMPILED:
-        try:
-            _COMPILED["rk4"] = torch.compile(_rk4_step, dynamic=True)
-        except Exception as err:  # pragma: no cover - depends on the toolchain
-            warnings.warn(f"torch.compile unavailable ({err}); using eager RK4", stacklevel=2)
-            _COMPILED["rk4"] = _rk4_step
-    return _COMPILED["rk4"]
+    """The RK4 step, compiled when the work (cells × steps) repays it (see :mod:`.compiled`)."""
+    return maybe_compile(_rk4_step, compile, work)
 
 
 def choose_time_step(system: LLSystem, interval: float, phase_per_step: float) -> tuple[float, int]:

@@ -16,14 +16,13 @@ the final torque. Converged samples leave the active batch, so the cost follows 
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import torch
 
 from spsll.physics.checks import check_finite_state
+from spsll.physics.compiled import maybe_compile
 from spsll.physics.llg import (
-    AUTO_COMPILE_CELL_STEPS,
     LLSystem,
     choose_time_step,
     effective_field,
@@ -62,21 +61,9 @@ def _bb_iteration(m, d, t, kernel, weight, zc: float, h_app, t0: torch.Tensor, b
     return m_new, d_new, torch.minimum(torch.maximum(t_new, t0 * 1e-3), t0 * 1e4)
 
 
-_COMPILED: dict = {}
-
-
 def _bb_stepper(compile, batch_cells: int):
     # BB needs ~50–100 iterations per wall: compile when that work repays the compilation
-    use = compile is True or (compile == "auto" and batch_cells * 60 >= AUTO_COMPILE_CELL_STEPS)
-    if not use:
-        return _bb_iteration
-    if "bb" not in _COMPILED:
-        try:
-            _COMPILED["bb"] = torch.compile(_bb_iteration, dynamic=True)
-        except Exception as err:  # pragma: no cover - depends on the toolchain
-            warnings.warn(f"torch.compile unavailable ({err}); using eager BB", stacklevel=2)
-            _COMPILED["bb"] = _bb_iteration
-    return _COMPILED["bb"]
+    return maybe_compile(_bb_iteration, compile, batch_cells * 60)
 
 
 def relax_bb(system: LLSystem, m0: torch.Tensor, *, torque_tol: float = 1e-7,

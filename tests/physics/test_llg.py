@@ -113,3 +113,31 @@ def test_unstable_step_is_refused(fept):
     sys_ = system(fept, "psll", alpha=0.0)
     with pytest.raises(ValueError, match="stability"):
         integrate(sys_, random_texture(1, 64), 2e-13, 10)
+
+
+def test_compile_failure_falls_back_to_eager(fept, monkeypatch):
+    import spsll.physics.compiled as compiled
+
+    def broken(fn, **kw):
+        def fail(*a):
+            raise RuntimeError("no C++ compiler")
+        return fail
+
+    monkeypatch.setattr(compiled.torch, "compile", broken)
+    monkeypatch.setattr(compiled, "_CACHE", {})
+    sys_ = system(fept, "psll")
+    m = random_texture(1, 64)
+    with pytest.warns(UserWarning, match="running eagerly"):
+        out = integrate(sys_, m, 1e-15, 3, compile=True)
+    torch.testing.assert_close(out, integrate(sys_, m, 1e-15, 3, compile=False), rtol=0, atol=0)
+
+
+@pytest.mark.slow
+def test_compiled_step_matches_eager(fept):
+    # the fused (inductor) RK4 step is the same arithmetic up to round-off reassociation
+    sys_ = system(fept, "spsll", B=2)
+    m = random_texture(2, 64, seed=4)
+    dt, _ = choose_time_step(sys_, 10e-15, 0.35)
+    eager = integrate(sys_, m, dt, 40, compile=False)
+    fused = integrate(sys_, m, dt, 40, compile=True)
+    torch.testing.assert_close(fused, eager, rtol=0, atol=1e-12)

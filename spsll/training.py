@@ -109,8 +109,9 @@ def run_train(cfg: DictConfig) -> float:
             mlflow_run.log_artifact(logger, out_dir / f)
         log.info("MLflow run %s in %s (experiment %s)", logger.run_id, uri, cfg.logger.experiment_name)
 
-    ckpt = pl.callbacks.ModelCheckpoint(dirpath=ckpt_dir, filename="best-{epoch:03d}", monitor="val/loss",
-                                        mode="min", save_top_k=1, save_last=True)
+    # no "=" in file names: they are passed back as Hydra overrides (evaluate.py ckpt_path=...)
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=ckpt_dir, filename="best-epoch{epoch:03d}", monitor="val/loss",
+                                        mode="min", save_top_k=1, save_last=True, auto_insert_metric_name=False)
     callbacks = [ckpt, FiniteLossGuard(), RunFigures(dm.data_info, out_dir / "figures")]
     if logger is not None:
         callbacks.append(pl.callbacks.LearningRateMonitor(logging_interval="epoch"))

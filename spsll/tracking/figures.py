@@ -58,3 +58,16 @@ def dispersion_examples(k_rad_per_nm, pred_thz, true_thz, labels) -> Figure:
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def width_over_T(T_nm, width_true_nm, width_pred_nm) -> Figure:
+    """Actual and closed-loop predicted widths against the defect density T (paper Fig. 5a)."""
+    fig = Figure(figsize=(5.5, 4.0))
+    ax = fig.add_subplot()
+    ax.scatter(T_nm, width_true_nm, s=6, color="C0", alpha=0.6, label="SPS-LL (actual)")
+    ax.scatter(T_nm, width_pred_nm, s=6, color="C3", alpha=0.6, label="relaxed at predicted (σ, τ)")
+    ax.set_xlabel("defect density T (nm)")
+    ax.set_ylabel("wall width w (nm)")
+    ax.legend()
+    fig.tight_layout()
+    return fig

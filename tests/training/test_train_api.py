@@ -36,8 +36,8 @@ def test_nan_after_a_good_epoch_keeps_the_last_good_checkpoint(tmp_path, small_d
     run = client.search_runs([client.get_experiment_by_name("spsll").experiment_id])[0]
     assert run.info.status == "FAILED"
     ckpts = [a for a in artifacts(client, run.info.run_id) if a.endswith(".ckpt")]
-    assert ckpts == ["checkpoints/best-epoch=000.ckpt"]  # the epoch before the NaN
-    state = torch.load(tmp_path / "outputs/train/manual/checkpoints/best-epoch=000.ckpt", weights_only=False)
+    assert ckpts == ["checkpoints/best-epoch000.ckpt"]  # the epoch before the NaN
+    state = torch.load(tmp_path / "outputs/train/manual/checkpoints/best-epoch000.ckpt", weights_only=False)
     assert all(torch.isfinite(v).all() for v in state["state_dict"].values())
 
 

@@ -1,0 +1,184 @@
+"""Held-out evaluation of a trained run (issue 5): rebuild model and data from the run itself,
+score the **test** split only, log ``test/...`` metrics and figures to that run, return a summary.
+
+The closed loop of the width regressor relaxes walls at the predicted (σ, τ) with the solver,
+material and measurement settings recorded in the dataset file, through the physics API.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from spsll.data.datamodule import SPSLLDataModule
+from spsll.data.hdf5 import DatasetError
+from spsll.evaluation import metrics as M
+from spsll.models import MODELS
+from spsll.tracking import figures as F
+
+log = logging.getLogger("evaluate")
+
+
+class EvaluationError(RuntimeError):
+    """The run, checkpoint or data to evaluate is missing or inconsistent."""
+
+
+def _client(uri):
+    import mlflow
+
+    return mlflow.MlflowClient(uri)
+
+
+def fetch_run(run_id: str, uri: str, workdir: Path) -> tuple[dict, Path, str]:
+    """(config, checkpoint path, dataset path) of an MLflow run."""
+    from mlflow.exceptions import MlflowException
+
+    client = _client(uri)
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as err:
+        raise EvaluationError(f"no MLflow run {run_id!r} in {uri}") from err
+    try:
+        cfg_file = client.download_artifacts(run_id, "config.yaml", str(workdir))
+    except (MlflowException, OSError) as err:
+        raise EvaluationError(f"run {run_id} has no config.yaml artifact (not made by train.py?)") from err
+    ckpts = [a.path for a in client.list_artifacts(run_id, "checkpoints") if a.path.endswith(".ckpt")]
+    if not ckpts:
+        raise EvaluationError(f"run {run_id} has no checkpoint artifact (checkpoints/*.ckpt); it cannot be "
+                              f"evaluated (status {run.info.status})")
+    ckpt = Path(client.download_artifacts(run_id, sorted(ckpts)[-1], str(workdir)))
+    cfg = yaml.safe_load(Path(cfg_file).read_text())
+    data = run.data.tags.get("dataset_path") or cfg["dataset"]["path"]
+    return cfg, ckpt, data
+
+
+def config_next_to(ckpt: Path) -> dict:
+    """train.py writes config.yaml next to the checkpoints folder of its output directory."""
+    cfg = ckpt.resolve().parent.parent / "config.yaml"
+    if not cfg.exists():
+        raise EvaluationError(f"no config.yaml next to {ckpt} (expected {cfg}); pass run_id= instead")
+    return yaml.safe_load(cfg.read_text())
+
+
+def load_model(name: str, ckpt: Path):
+    if name not in MODELS:
+        raise EvaluationError(f"config names model {name!r}, not one of {sorted(MODELS)}")
+    try:
+        model = MODELS[name].load_from_checkpoint(str(ckpt), map_location="cpu")
+    except (RuntimeError, TypeError, KeyError, ValueError) as err:
+        raise EvaluationError(f"checkpoint {ckpt} does not match model {name} ({type(err).__name__}: "
+                              f"{str(err)[:300]})") from err
+    return model.eval()
+
+
+def predict(model, loader):
+    outs: dict[str, list] = {}
+    with torch.no_grad():
+        for batch in loader:
+            pred = model.predict_physical(batch)
+            for k, v in list(pred.items()) + [(f"true_{k}", v) for k, v in batch.items()]:
+                if torch.is_tensor(v) and v.ndim >= 1 and v.shape[0] == len(batch["params"]):
+                    outs.setdefault(k, []).append(v.cpu().numpy())
+    return {k: np.concatenate(v) for k, v in outs.items()}
+
+
+def closed_loop_widths(data_path: str, params_nm: np.ndarray, chunk: int = 500) -> np.ndarray:
+    """Relax walls at predicted (σ, τ) with the dataset's own solver and settings → widths (nm)."""
+    import h5py
+
+    from spsll.data.config import WallMeasurement
+    from spsll.physics.domain_wall import relax_domain_walls
+    from spsll.physics.material import Material
+    from spsll.physics.solver import SolverConfig
+
+    with h5py.File(data_path, "r") as f:
+        req = yaml.safe_load(f.attrs["request"])
+    material = Material.from_config(req["material"])
+    solver = SolverConfig(**{**req["solver"], "device": "auto"})
+    settings = WallMeasurement(**req["dataset"]["measurement"]).settings()
+    p = np.array(params_nm, dtype=np.float64)
+    p[:, 0] = np.clip(p[:, 0], 1e-3, None)  # σ > 0: a predicted σ ≤ 0 is the smallest material length
+    p[:, 1] = np.clip(p[:, 1], 0.0, None)
+    widths = []
+    for lo in range(0, len(p), chunk):
+        s = torch.tensor(p[lo : lo + chunk, 0]) * 1e-9
+        t = torch.tensor(p[lo : lo + chunk, 1]) * 1e-9
+        widths.append(relax_domain_walls(material, s, t, solver=solver, settings=settings).width_nm.cpu().numpy())
+    return np.concatenate(widths)
+
+
+def evaluate(cfg: dict, ckpt: Path, data_path: str, *, batch_size: int = 256, closed_loop: bool = True,
+             fig_dir: Path | None = None) -> tuple[dict, list[Path]]:
+    """Test-split metrics (physical units) and figures for one trained model."""
+    name = cfg["model"]["name"]
+    model = load_model(name, ckpt)
+    task = MODELS[name].task
+    dm = SPSLLDataModule(data_path, task, batch_size=batch_size,
+                         input_field=cfg.get("data", {}).get("input_field", "freq_refined_thz"))
+    if len(dm.indices["test"]) == 0:
+        raise DatasetError(f"{data_path}: the test split is empty; nothing to evaluate")
+    out = predict(model, dm.test_dataloader())
+    fig_dir = fig_dir or Path(tempfile.mkdtemp(prefix="spsll_eval_"))
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    figs: list[Path] = []
+
+    def save(fig, fname):
+        figs.append(fig_dir / fname)
+        fig.savefig(figs[-1], dpi=120)
+
+    summary: dict = {"model": name, "checkpoint": str(ckpt), "dataset": str(data_path),
+                     "n_test": int(len(dm.indices["test"]))}
+    if "params_nm" in out:
+        pred, true = out["params_nm"], out["true_params"]
+        summary["metrics"] = M.inverse_metrics(pred, true)
+        pphi, pT = M.phi_T(pred)
+        tphi, tT = M.phi_T(true)
+        p4, t4 = np.stack([pred[:, 0], pred[:, 1], pphi, pT], 1), np.stack([true[:, 0], true[:, 1], tphi, tT], 1)
+        names, units = ["σ", "τ", "φ", "T"], ["nm", "nm", "", "nm"]
+        save(F.error_histograms(p4, t4, names, units), "test_error_hist.png")
+        save(F.predicted_vs_true(p4, t4, names, units), "test_pred_vs_true.png")
+        if task == "domain_wall" and closed_loop:
+            w_pred = closed_loop_widths(data_path, pred)
+            w_true = out["true_width_nm"]
+            err = w_pred - w_true
+            summary["metrics"].update(width_error_mean_nm=float(err.mean()), width_error_std_nm=float(err.std()),
+                                      width_error_mae_nm=float(np.abs(err).mean()))
+            save(F.error_histograms(w_pred[:, None], w_true[:, None], ["closed-loop width"], ["nm"]),
+                 "test_width_error_hist.png")
+            save(F.width_over_T(tT, w_true, w_pred), "test_width_over_T.png")
+    else:
+        pred, true = out["dispersion_thz"], out["true_dispersion"]
+        m, per_k = M.dispersion_metrics(pred, true)
+        summary["metrics"] = m
+        summary["mae_per_k_thz"] = per_k.tolist()
+        k = np.asarray(dm.data_info["k_rad_per_nm"])
+        save(F.mae_per_k(k, per_k), "test_mae_per_k.png")
+        save(F.error_histograms((pred - true).reshape(-1, 1), np.zeros((pred.size, 1)), ["f"], ["THz"]),
+             "test_error_hist.png")
+        n = min(3, len(pred))
+        save(F.dispersion_examples(k, pred[:n], true[:n], [f"test #{i}" for i in range(n)]),
+             "test_dispersion_examples.png")
+    return summary, figs
+
+
+def log_to_run(run_id: str, uri: str, summary: dict, figs: list[Path], output: Path | None) -> None:
+    client = _client(uri)
+    for key, value in summary["metrics"].items():
+        if np.isfinite(value):
+            client.log_metric(run_id, f"test/{key}", float(value))
+    for p in figs:
+        client.log_artifact(run_id, str(p), "test")
+    if output is not None:
+        client.log_artifact(run_id, str(output), "test")
+
+
+def write_summary(summary: dict, output: Path) -> Path:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(summary, indent=2))
+    return output

@@ -1,0 +1,37 @@
+"""Held-out metrics in physical units (SPEC §4): MAE, RMSE, R² per target; φ and T; per-k MAE."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def regression_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
+    err = pred - true
+    ss_res = float((err**2).sum())
+    ss_tot = float(((true - true.mean()) ** 2).sum())
+    return {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err**2).mean())),
+            "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")}
+
+
+def phi_T(params_nm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Material fraction φ = σ/(σ+τ) and defect density T = στ/(σ+τ) (nm)."""
+    s, t = params_nm[:, 0], params_nm[:, 1]
+    tot = np.clip(s + t, 1e-12, None)
+    return s / tot, s * t / tot
+
+
+def inverse_metrics(pred_nm: np.ndarray, true_nm: np.ndarray) -> dict[str, float]:
+    out = {}
+    pphi, pT = phi_T(pred_nm)
+    tphi, tT = phi_T(true_nm)
+    for name, p, t in (("sigma_nm", pred_nm[:, 0], true_nm[:, 0]), ("tau_nm", pred_nm[:, 1], true_nm[:, 1]),
+                       ("phi", pphi, tphi), ("T_nm", pT, tT)):
+        for k, v in regression_metrics(p, t).items():
+            out[f"{k}_{name}"] = v
+    return out
+
+
+def dispersion_metrics(pred_thz: np.ndarray, true_thz: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
+    per_k = np.abs(pred_thz - true_thz).mean(0)
+    m = regression_metrics(pred_thz.ravel(), true_thz.ravel())
+    return {"mae_thz": m["mae"], "rmse_thz": m["rmse"], "r2_thz": m["r2"], "max_mae_k_thz": float(per_k.max())}, per_k

@@ -1,0 +1,100 @@
+"""evaluate.py through the CLI on tiny runs made by train.py (issue 5)."""
+
+import json
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from tests.training.conftest import ROOT, artifacts, runs, train
+
+
+def evaluate(tmp_path, *overrides):
+    cmd = [sys.executable, "evaluate.py", f"logger.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}",
+           f"hydra.run.dir={tmp_path / 'eval'}", *overrides]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def wall_run(tmp_path_factory, small_data):  # noqa: F811
+    tmp = tmp_path_factory.mktemp("wallrun")
+    out = train(tmp, "model=width_regressor", "dataset=domain_wall_small", f"dataset.path={small_data['domain_wall']}",
+                "data.batch_size=8")
+    assert out.returncode == 0, out.stderr[-2000:]
+    _, rs = runs(tmp)
+    return tmp, rs[0].info.run_id
+
+
+def test_run_id_gives_test_metrics_closed_loop_and_logs_back(wall_run, small_data):  # noqa: F811
+    tmp, run_id = wall_run
+    out = evaluate(tmp, f"run_id={run_id}", f"output={tmp / 'summary.json'}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    summary = json.loads((tmp / "summary.json").read_text())
+    with h5py.File(small_data["domain_wall"], "r") as f:
+        n_test = int((f["split"][:] == 2).sum())
+    assert summary["n_test"] == n_test  # the held-out split only
+    m = summary["metrics"]
+    for key in ("mae_sigma_nm", "rmse_tau_nm", "r2_phi", "mae_T_nm", "width_error_mean_nm", "width_error_std_nm"):
+        assert key in m and np.isfinite(m[key]), key
+    client, rs = runs(tmp)
+    logged = client.get_run(run_id).data.metrics
+    assert logged["test/mae_phi"] == pytest.approx(m["mae_phi"])
+    arts = artifacts(client, run_id)
+    assert "test/test_width_error_hist.png" in arts and "test/summary.json" in arts
+
+
+def test_ckpt_path_mode(wall_run, tmp_path):
+    tmp, _ = wall_run
+    ckpts = sorted((tmp / "run" / "checkpoints").glob("best-*.ckpt"))
+    out = evaluate(tmp_path, f"ckpt_path={ckpts[0]}", "closed_loop=false", f"output={tmp_path / 's.json'}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "mae_sigma_nm" in json.loads((tmp_path / "s.json").read_text())["metrics"]
+
+
+def test_unknown_run_id(tmp_path, wall_run):
+    tmp, _ = wall_run
+    out = evaluate(tmp, "run_id=0123456789abcdef0123456789abcdef")
+    assert out.returncode != 0 and "no MLflow run '0123456789abcdef0123456789abcdef'" in out.stderr
+
+
+def test_run_without_checkpoint(tmp_path, small_data):  # noqa: F811
+    out = train(tmp_path, "model=tfc_pinn", "dataset=dispersion_small", f"dataset.path={small_data['dispersion']}",
+                "logger.log_checkpoint=false")
+    assert out.returncode == 0, out.stderr[-2000:]
+    _, rs = runs(tmp_path)
+    out = evaluate(tmp_path, f"run_id={rs[0].info.run_id}")
+    assert out.returncode != 0 and "has no checkpoint artifact" in out.stderr
+
+
+def test_checkpoint_that_does_not_match_its_config(wall_run, tmp_path):
+    tmp, _ = wall_run
+    src = tmp / "run"
+    cfg = yaml.safe_load((src / "config.yaml").read_text())
+    cfg["model"]["name"] = "tfc_pinn"  # the config now claims another model
+    (tmp_path / "checkpoints").mkdir()
+    ckpt = sorted((src / "checkpoints").glob("best-*.ckpt"))[0]
+    (tmp_path / "checkpoints" / ckpt.name).write_bytes(ckpt.read_bytes())
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = evaluate(tmp_path, f"ckpt_path={tmp_path / 'checkpoints' / ckpt.name}")
+    assert out.returncode != 0 and "does not match model tfc_pinn" in out.stderr
+
+
+def test_empty_test_split(wall_run, tmp_path, small_data):  # noqa: F811
+    tmp, _ = wall_run
+    data = tmp_path / "no_test.h5"
+    data.write_bytes(small_data["domain_wall"].read_bytes())
+    with h5py.File(data, "r+") as f:
+        s = f["split"][:]
+        s[s == 2] = 0
+        f["split"][...] = s
+    cfg = yaml.safe_load((tmp / "run" / "config.yaml").read_text())
+    cfg["dataset"]["path"] = str(data)
+    (tmp_path / "checkpoints").mkdir()
+    ckpt = sorted((tmp / "run" / "checkpoints").glob("best-*.ckpt"))[0]
+    (tmp_path / "checkpoints" / ckpt.name).write_bytes(ckpt.read_bytes())
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = evaluate(tmp_path, f"ckpt_path={tmp_path / 'checkpoints' / ckpt.name}")
+    assert out.returncode != 0 and "test split is empty" in out.stderr

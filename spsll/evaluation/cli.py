@@ -15,6 +15,7 @@ from spsll.evaluation.evaluate import (
     evaluate,
     fetch_run,
     log_to_run,
+    loss_history_figure,
     write_summary,
 )
 from spsll.tracking.mlflow_run import resolve_tracking_uri
@@ -40,6 +41,10 @@ def run_evaluate(cfg: DictConfig) -> dict:
         data = str((root / conf["dataset"]["path"]).resolve())
     summary, figs = evaluate(conf, ckpt, data, batch_size=int(cfg.batch_size), closed_loop=bool(cfg.closed_loop),
                              fig_dir=out_dir / "figures")
+    if cfg.run_id:
+        curve = loss_history_figure(str(cfg.run_id), uri, out_dir / "figures" / "loss_curves.png")
+        if curve is not None:
+            figs.append(curve)
     output = Path(str(cfg.output)) if cfg.output else out_dir / "evaluation.json"
     if cfg.run_id:
         summary["run_id"] = str(cfg.run_id)

@@ -158,13 +158,29 @@ def evaluate(cfg: dict, ckpt: Path, data_path: str, *, batch_size: int = 256, cl
         summary["metrics"] = m
         summary["mae_per_k_thz"] = per_k.tolist()
         k = np.asarray(dm.data_info["k_rad_per_nm"])
-        save(F.mae_per_k(k, per_k), "test_mae_per_k.png")
+        save(F.mae_per_k(k, per_k, split="test"), "test_mae_per_k.png")
         save(F.error_histograms((pred - true).reshape(-1, 1), np.zeros((pred.size, 1)), ["f"], ["THz"]),
              "test_error_hist.png")
         n = min(3, len(pred))
         save(F.dispersion_examples(k, pred[:n], true[:n], [f"test #{i}" for i in range(n)]),
              "test_dispersion_examples.png")
     return summary, figs
+
+
+def loss_history_figure(run_id: str, uri: str, out: Path) -> Path | None:
+    """Train/val loss per epoch from the run's metric history (paper Fig. 3c, 5c)."""
+    client = _client(uri)
+    hist = {}
+    for key in ("train/loss", "val/loss"):
+        points = client.get_metric_history(run_id, key)
+        epochs = {m.step: m.value for m in client.get_metric_history(run_id, "epoch")}
+        hist[key] = sorted((int(epochs.get(m.step, i)), m.value) for i, m in enumerate(points))
+    if not any(hist.values()):
+        return None
+    fig = F.loss_curves(hist, title=client.get_run(run_id).info.run_name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    return out
 
 
 def log_to_run(run_id: str, uri: str, summary: dict, figs: list[Path], output: Path | None) -> None:

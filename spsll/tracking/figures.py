@@ -35,13 +35,13 @@ def predicted_vs_true(pred: np.ndarray, true: np.ndarray, names: list[str], unit
     return fig
 
 
-def mae_per_k(k_rad_per_nm: np.ndarray, mae_thz: np.ndarray) -> Figure:
+def mae_per_k(k_rad_per_nm: np.ndarray, mae_thz: np.ndarray, split: str = "validation") -> Figure:
     fig = Figure(figsize=(5.5, 3.6))
     ax = fig.add_subplot()
     ax.plot(k_rad_per_nm, mae_thz)
     ax.axhline(0.1, color="r", ls="--", lw=1, label="one frequency bin (0.1 THz)")
     ax.set_xlabel("k (rad/nm)")
-    ax.set_ylabel("validation MAE (THz)")
+    ax.set_ylabel(f"{split} MAE (THz)")
     ax.legend()
     fig.tight_layout()
     return fig
@@ -68,6 +68,22 @@ def width_over_T(T_nm, width_true_nm, width_pred_nm) -> Figure:
     ax.scatter(T_nm, width_pred_nm, s=6, color="C3", alpha=0.6, label="relaxed at predicted (σ, τ)")
     ax.set_xlabel("defect density T (nm)")
     ax.set_ylabel("wall width w (nm)")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def loss_curves(history: dict[str, list[tuple[int, float]]], title: str = "") -> Figure:
+    """Train and validation loss per epoch (paper Fig. 3c, 5c), log scale."""
+    fig = Figure(figsize=(5.5, 3.8))
+    ax = fig.add_subplot()
+    for name, points in history.items():
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (normalised units)")
+    ax.set_title(title, fontsize=9)
     ax.legend()
     fig.tight_layout()
     return fig

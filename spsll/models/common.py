@@ -27,6 +27,7 @@ from torch import Tensor, nn
 PARAM_KEYS = ("params_mean", "params_std")
 #: metric monitored for the best checkpoint, early stopping and ReduceLROnPlateau
 MONITOR = "val/loss"
+PHI_SCALE = 0.1  # unit of the optional φ term of the inverse models' loss
 MONITOR_MODE = "min"
 
 
@@ -153,6 +154,14 @@ class InverseModelBase(pl.LightningModule):
         target_nm = batch["params"]
         pred = self.forward_normalised(batch)
         loss = self.loss_normalised(pred, self.params_norm.normalise(target_nm))
+        phi_w = float(getattr(self, "phi_weight", 0.0))
+        if phi_w > 0:
+            # φ = σ/(σ+τ) is what the observables determine (SPEC §6); (φ̂ − φ) in units of 0.1
+            phi_hat, _ = phi_and_T(self.params_norm.denormalise(pred).clamp_min(1e-3))
+            phi_true, _ = phi_and_T(target_nm)
+            loss_phi = ((phi_hat - phi_true) / PHI_SCALE).pow(2).mean()
+            self.log(f"{split}/loss_phi", loss_phi, on_step=False, on_epoch=True, batch_size=target_nm.shape[0])
+            loss = loss + phi_w * loss_phi
         bs = target_nm.shape[0]
         self.log(f"{split}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=bs)
         pred_nm = self.denormalise_params(pred.detach())

@@ -187,3 +187,27 @@ def test_width_loss_weights_tau_and_scheduler(wall_data):
     assert sched["monitor"] == "val/loss"
     assert isinstance(sched["scheduler"], torch.optim.lr_scheduler.ReduceLROnPlateau)
     assert sched["scheduler"].factor == 0.3 and sched["scheduler"].patience == 2
+
+
+@pytest.mark.parametrize("name", ["inverse_cnn", "width_regressor"])
+def test_phi_weight_adds_the_phi_term(name, dispersion_data, wall_data):
+    info, ds = get_data(name, dispersion_data, wall_data)
+    batch = next(iter(loader(ds, batch_size=8)))
+    losses = {}
+    for w in (0.0, 10.0):
+        torch.manual_seed(0)
+        model = build_model(name, info, phi_weight=w)
+        model.log = lambda *a, **k: None  # outside a Trainer
+        model.eval()
+        losses[w] = float(model.training_step(batch, 0))
+    # identical weights and batch: the difference is exactly 10 × MSE((φ̂ − φ)/0.1) > 0
+    torch.manual_seed(0)
+    model = build_model(name, info).eval()
+    with torch.no_grad():
+        pred = model.params_norm.denormalise(model.forward_normalised(batch)).clamp_min(1e-3)
+    phi_hat = pred[:, 0] / pred.sum(1)
+    phi = batch["params"][:, 0] / batch["params"].sum(1)
+    expected = 10.0 * float(((phi_hat - phi) / 0.1).pow(2).mean())
+    assert losses[10.0] - losses[0.0] == pytest.approx(expected, rel=1e-4)
+    with pytest.raises(ValueError, match="phi_weight"):
+        build_model(name, info, phi_weight=-1.0)

@@ -112,8 +112,11 @@ class InverseModelBase(pl.LightningModule):
     task: str = ""
 
     def __init__(self, data_info: Mapping[str, Any], required: Iterable[str], name: str,
-                 lr: float, weight_decay: float, clamp_nonnegative: bool):
+                 lr: float, weight_decay: float, clamp_nonnegative: bool, phi_weight: float = 0.0):
         super().__init__()
+        if phi_weight < 0:
+            raise ValueError(f"phi_weight must be >= 0, got {phi_weight}")
+        self.phi_weight = float(phi_weight)  # optional MSE on φ = σ/(σ+τ) (0: the paper's loss)
         self.data_info = check_data_info(data_info, required, name)
         self.params_norm = Standardiser(self.data_info["params_mean"], self.data_info["params_std"])
         self.lr = float(lr)
@@ -154,14 +157,13 @@ class InverseModelBase(pl.LightningModule):
         target_nm = batch["params"]
         pred = self.forward_normalised(batch)
         loss = self.loss_normalised(pred, self.params_norm.normalise(target_nm))
-        phi_w = float(getattr(self, "phi_weight", 0.0))
-        if phi_w > 0:
+        if self.phi_weight > 0:
             # φ = σ/(σ+τ) is what the observables determine (SPEC §6); (φ̂ − φ) in units of 0.1
             phi_hat, _ = phi_and_T(self.params_norm.denormalise(pred).clamp_min(1e-3))
             phi_true, _ = phi_and_T(target_nm)
             loss_phi = ((phi_hat - phi_true) / PHI_SCALE).pow(2).mean()
             self.log(f"{split}/loss_phi", loss_phi, on_step=False, on_epoch=True, batch_size=target_nm.shape[0])
-            loss = loss + phi_w * loss_phi
+            loss = loss + self.phi_weight * loss_phi
         bs = target_nm.shape[0]
         self.log(f"{split}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=bs)
         pred_nm = self.denormalise_params(pred.detach())

@@ -29,11 +29,9 @@ class InverseCNNModel(InverseModelBase):
                  dense: Sequence[int] = (512, 256, 64), dropout: float = 0.3, conv_dropout: float = 0.0,
                  lr: float = 1e-3, weight_decay: float = 0.0, clamp_nonnegative: bool = True,
                  phi_weight: float = 0.0):
-        super().__init__(data_info, REQUIRED_KEYS, "inverse_cnn", lr, weight_decay, clamp_nonnegative)
+        super().__init__(data_info, REQUIRED_KEYS, "inverse_cnn", lr, weight_decay, clamp_nonnegative,
+                         phi_weight)
         self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
-        if phi_weight < 0:
-            raise ValueError(f"phi_weight must be >= 0, got {phi_weight}")
-        self.phi_weight = float(phi_weight)  # optional MSE on φ = σ/(σ+τ) (0: the paper's loss)
         self.disp_mean = float(self.data_info["dispersion_mean"])
         self.disp_std = float(self.data_info["dispersion_std"])
         self.net = InverseCNN(in_length=len(self.data_info["k_rad_per_nm"]), channels=channels,

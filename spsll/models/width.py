@@ -32,11 +32,9 @@ class WidthRegressorModel(InverseModelBase):
                  dropout: float = 0.1, tau_weight: float = 5.0, lr: float = 1e-3, weight_decay: float = 0.0,
                  factor: float = 0.5, patience: int = 5, clamp_nonnegative: bool = True,
                  phi_weight: float = 0.0):
-        super().__init__(data_info, REQUIRED_KEYS, "width_regressor", lr, weight_decay, clamp_nonnegative)
+        super().__init__(data_info, REQUIRED_KEYS, "width_regressor", lr, weight_decay, clamp_nonnegative,
+                         phi_weight)
         self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
-        if phi_weight < 0:
-            raise ValueError(f"phi_weight must be >= 0, got {phi_weight}")
-        self.phi_weight = float(phi_weight)  # optional MSE on φ = σ/(σ+τ) (0: the paper's loss)
         self.width_mean = float(self.data_info["width_mean"])
         self.width_std = float(self.data_info["width_std"])
         self.tau_weight = float(tau_weight)

@@ -251,11 +251,6 @@ def _write(req, target, resolved_yaml, overwrite, progress) -> Path:
     return target
 
 
-def chunk_layout(ds: DatasetConfig) -> list[tuple[int, int]]:
-    """(start, stop) of every chunk of the full dataset."""
-    return [(c * ds.chunk_size, min((c + 1) * ds.chunk_size, ds.n_samples)) for c in range(ds.n_chunks)]
-
-
 def merge_shards(req: GenerationRequest, *, overwrite: bool = False) -> Path:
     """Join the ``shard.count`` shard files of ``dataset.path`` into one complete file."""
     ds = req.dataset

@@ -31,9 +31,6 @@ SAMPLE_FIELDS = {
     },
 }
 AXES = {"dispersion": ("k_rad_per_nm",), "domain_wall": ("x_nm",)}
-ROOT_ATTRS = ("complete", "kind", "solver", "config", "request", "version", "git_commit", "seed",
-              "created", "n_samples")
-
 
 class DatasetError(RuntimeError):
     """A dataset file is missing, incomplete, corrupt, locked or not what the caller expects."""

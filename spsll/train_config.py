@@ -12,6 +12,7 @@ import inspect
 from omegaconf import DictConfig
 
 from spsll.models import MODELS
+from spsll.models.common import INPUT_NORMS
 
 NOT_MODEL_KWARGS = ("name", "early_stopping_patience")
 
@@ -39,6 +40,9 @@ def validate_train_config(cfg: DictConfig) -> None:
     dropout = cfg.model.get("dropout")
     if dropout is not None and not (0 <= float(dropout) < 1):
         raise ValueError(f"model.dropout must be in [0, 1), got {dropout!r}")
+    norm = cfg.model.get("input_norm")
+    if norm is not None and norm not in INPUT_NORMS:
+        raise ValueError(f"model.input_norm must be one of {list(INPUT_NORMS)}, got {norm!r}")
     params = inspect.signature(MODELS[name].__init__).parameters
     unknown = [k for k in cfg.model if k not in NOT_MODEL_KWARGS and k not in params]
     if unknown:

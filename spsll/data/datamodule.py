@@ -6,6 +6,12 @@ Each worker opens its own read-only h5py handle on first use (h5py handles do no
 * dispersion: ``{"dispersion": (B, K) THz, "params": (B, 2) nm = [σ, τ]}``
 * domain wall: ``{"mz": (B, N), "width_nm": (B,), "params": (B, 2) nm}``
 
+The train split is shuffled by a :class:`~torch.utils.data.DistributedSampler` seeded with ``seed``
+(reshuffled per epoch), sharded by rank under DDP: for every world size the global batches are the
+same, so two processes with batch b see what one process with batch 2b sees. Validation and test
+are not sharded (each rank scores the whole split, so validation metrics are exact under DDP; run
+Lightning with ``use_distributed_sampler=False``, as ``conf/trainer/*`` do).
+
 ``data_info`` carries what a model needs from the data (train-split statistics, the k grid and the
 material's fixed physics), as plain floats so that a checkpoint is self-contained.
 """
@@ -16,7 +22,7 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 import yaml
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from spsll.data.hdf5 import DatasetError
 from spsll.data.reader import open_dataset
@@ -80,7 +86,8 @@ class H5Samples(Dataset):
 
 class SPSLLDataModule(pl.LightningDataModule):
     def __init__(self, path: str, kind: str, batch_size: int = 64, num_workers: int = 0,
-                 input_field: str = "freq_refined_thz", pin_memory: bool = False, in_memory: bool = True):
+                 input_field: str = "freq_refined_thz", pin_memory: bool = False, in_memory: bool = True,
+                 seed: int = 0):
         super().__init__()
         if kind not in ("dispersion", "domain_wall"):
             raise ValueError(f"kind must be dispersion or domain_wall, got {kind!r}")
@@ -91,6 +98,7 @@ class SPSLLDataModule(pl.LightningDataModule):
         self.path, self.kind = str(path), kind
         self.batch_size, self.num_workers = batch_size, num_workers
         self.input_field, self.pin_memory, self.in_memory = input_field, pin_memory, in_memory
+        self.seed = int(seed)
         self.indices: dict[str, np.ndarray] = {}
         self.data_info: dict = {}
         self._read_metadata()
@@ -115,21 +123,33 @@ class SPSLLDataModule(pl.LightningDataModule):
                 ideal = material.X0 * (1 - np.cos(k * a_nm)) + material.f_gap
                 info.update(k_rad_per_nm=k.tolist(), dispersion_mean=float(disp.mean()),
                             dispersion_std=float(disp.std()), lattice_constant_nm=a_nm,
+                            dispersion_mean_k=disp.mean(0).tolist(), dispersion_std_k=disp.std(0).tolist(),
                             f_gap_thz=material.f_gap * 1e-12, x_max_thz=material.X0 * 1e-12,
                             ideal_dispersion_thz=(ideal * 1e-12).tolist())
             else:
                 w = f["width_nm"][:][tr]
+                mz = f["mz"][:][tr].astype(np.float64)
                 info.update(mz_length=int(f["mz"].shape[1]), width_mean=float(w.mean()),
-                            width_std=float(max(w.std(), 1e-6)))
+                            width_std=float(max(w.std(), 1e-6)), mz_mean_x=mz.mean(0).tolist(),
+                            mz_std_x=mz.std(0).tolist())
             self.data_info = info
 
     def dataset(self, split: str) -> H5Samples:
         return H5Samples(self.path, self.kind, self.indices[split], self.input_field, self.in_memory)
 
+    def _ranks(self) -> tuple[int, int]:
+        trainer = getattr(self, "trainer", None)
+        return (int(trainer.world_size), int(trainer.global_rank)) if trainer is not None else (1, 0)
+
     def _loader(self, split, shuffle):
         if len(self.indices[split]) == 0:
             raise DatasetError(f"{self.path}: the {split} split is empty")
-        return DataLoader(self.dataset(split), batch_size=self.batch_size, shuffle=shuffle,
+        ds = self.dataset(split)
+        sampler = None
+        if shuffle:  # Lightning calls sampler.set_epoch(epoch) before each epoch
+            world, rank = self._ranks()
+            sampler = DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=self.seed)
+        return DataLoader(ds, batch_size=self.batch_size, sampler=sampler, shuffle=False,
                           num_workers=self.num_workers, pin_memory=self.pin_memory,
                           persistent_workers=self.num_workers > 0)
 

@@ -35,3 +35,19 @@ def dispersion_metrics(pred_thz: np.ndarray, true_thz: np.ndarray) -> tuple[dict
     per_k = np.abs(pred_thz - true_thz).mean(0)
     m = regression_metrics(pred_thz.ravel(), true_thz.ravel())
     return {"mae_thz": m["mae"], "rmse_thz": m["rmse"], "r2_thz": m["r2"], "max_mae_k_thz": float(per_k.max())}, per_k
+
+
+def coverage(pred_nm: np.ndarray, true_nm: np.ndarray, std_nm: np.ndarray, std_phi: np.ndarray,
+             std_T_nm: np.ndarray) -> dict[str, float]:
+    """Fraction of samples whose truth lies within ±1 and ±2 stated standard deviations, per
+    quantity (σ, τ, φ, T); calibrated Gaussian intervals give 0.683 and 0.954."""
+    pphi, pT = phi_T(pred_nm)
+    tphi, tT = phi_T(true_nm)
+    out = {}
+    for name, p, t, s in (("sigma", pred_nm[:, 0], true_nm[:, 0], std_nm[:, 0]),
+                          ("tau", pred_nm[:, 1], true_nm[:, 1], std_nm[:, 1]),
+                          ("phi", pphi, tphi, std_phi), ("T", pT, tT, std_T_nm)):
+        z = np.abs(p - t) / np.maximum(s, 1e-300)
+        out[f"{name}_1sd"] = float((z <= 1).mean())
+        out[f"{name}_2sd"] = float((z <= 2).mean())
+    return out

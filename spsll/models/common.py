@@ -78,6 +78,37 @@ class Standardiser(nn.Module):
         return z * self.std + self.mean
 
 
+INPUT_NORMS = ("global", "per_feature")
+STD_FLOOR = 0.01  # per-feature std floor, relative to the largest: constant features stay O(1)
+
+
+def input_standardiser(info: Mapping[str, Any], mode: str, per_feature_keys: tuple[str, str],
+                       global_stats: tuple[float, float], model: str) -> Standardiser:
+    """Standardiser of a model's 1D input (dispersion over k, m_z over x).
+
+    ``global``: one (mean, std) for all features (the original set-up). ``per_feature``: the
+    train-split mean and std of each feature, so the network sees how a sample differs from the
+    average curve rather than the curve's shape, which is the same for all samples (this is what
+    lets the inverse models resolve φ; RESULTS.md). Stds are floored at ``STD_FLOOR`` × the largest,
+    so features that hardly vary (m_z deep in the domains) are not amplified noise.
+    """
+    if mode not in INPUT_NORMS:
+        raise ValueError(f"{model}: input_norm must be one of {INPUT_NORMS}, got {mode!r}")
+    if mode == "global":
+        return Standardiser(*global_stats)
+    for key in per_feature_keys:
+        if key not in info:
+            raise ValueError(f"{model}: input_norm=per_feature needs data_info['{key}'] (a dataset read by "
+                             "this version of SPSLLDataModule provides it)")
+    mean = torch.as_tensor(info[per_feature_keys[0]], dtype=torch.float64)
+    std = torch.as_tensor(info[per_feature_keys[1]], dtype=torch.float64)
+    if mean.shape != std.shape or mean.ndim != 1 or not torch.isfinite(mean).all() or not torch.isfinite(std).all():
+        raise ValueError(f"{model}: data_info['{per_feature_keys[0]}'] and ['{per_feature_keys[1]}'] must be "
+                         f"finite 1D lists of equal length")
+    std = std.clamp_min(STD_FLOOR * float(std.max().clamp_min(1e-12)))
+    return Standardiser(mean, std)
+
+
 def phi_and_T(params_nm: Tensor, eps: float = 1e-12) -> tuple[Tensor, Tensor]:
     """Material fraction φ = σ/(σ+τ) and defect density T = στ/(σ+τ) (nm) from (…, 2) [σ, τ]."""
     sigma, tau = params_nm[..., 0], params_nm[..., 1]

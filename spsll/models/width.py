@@ -1,7 +1,9 @@
 """width_regressor: domain-wall m_z profile + width → (σ, τ) (SPEC §3.3; paper "Prediction of
 domain-wall widths", Methods "Loss function to predict σ, τ from domain walls").
 
-The profile (B, N) goes in as it is (m_z ∈ [−1, 1]); the width is standardised with the train
+The profile (B, N) goes in standardised per position with the train split's statistics
+(``input_norm: per_feature``, the configured default) or as it is (``global``: m_z ∈ [−1, 1], the
+original set-up and the default of older checkpoints); the width is standardised with the train
 split's ``width_mean``/``width_std``. Loss MSE(σ̂) + tau_weight·MSE(τ̂) on the normalised targets
 (paper: tau_weight = 5); Adam + ReduceLROnPlateau on ``val/loss``. Batches:
 {"mz": (B, N), "width_nm": (B,), "params": (B, 2) nm}.
@@ -15,7 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from spsll.models.common import MONITOR, MONITOR_MODE, InverseModelBase
+from spsll.models.common import MONITOR, MONITOR_MODE, InverseModelBase, input_standardiser
 from spsll.models.nets import WidthRegressorNet
 
 REQUIRED_KEYS = ("params_mean", "params_std", "mz_length", "width_mean", "width_std")
@@ -31,20 +33,22 @@ class WidthRegressorModel(InverseModelBase):
                  width_hidden: Sequence[int] = (16, 16), fusion_hidden: Sequence[int] = (128, 64),
                  dropout: float = 0.1, tau_weight: float = 5.0, lr: float = 1e-3, weight_decay: float = 0.0,
                  factor: float = 0.5, patience: int = 5, clamp_nonnegative: bool = True,
-                 phi_weight: float = 0.0):
+                 phi_weight: float = 0.0, input_norm: str = "global"):
         super().__init__(data_info, REQUIRED_KEYS, "width_regressor", lr, weight_decay, clamp_nonnegative,
                          phi_weight)
         self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
         self.width_mean = float(self.data_info["width_mean"])
         self.width_std = float(self.data_info["width_std"])
         self.tau_weight = float(tau_weight)
+        self.input_norm = input_standardiser(self.data_info, input_norm, ("mz_mean_x", "mz_std_x"), (0.0, 1.0),
+                                             "width_regressor")
         self.net = WidthRegressorNet(in_length=int(self.data_info["mz_length"]), channels=channels,
                                      kernel_sizes=kernel_sizes, pool_size=pool_size, width_hidden=width_hidden,
                                      fusion_hidden=fusion_hidden, dropout=dropout)
 
     def forward(self, mz: Tensor, width_nm: Tensor) -> Tensor:
         """mz (B, N), width (B,) nm → (B, 2) normalised [σ, τ]."""
-        return self.net(mz, (width_nm - self.width_mean) / self.width_std)
+        return self.net(self.input_norm.normalise(mz), (width_nm - self.width_mean) / self.width_std)
 
     def forward_normalised(self, batch: Mapping[str, Tensor]) -> Tensor:
         return self(batch["mz"], batch["width_nm"])

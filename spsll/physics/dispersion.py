@@ -10,6 +10,9 @@ pick) and a sub-bin refined value from quadratic interpolation of the log-spectr
 
 A Hann window over time (the default; ``window="none"`` is the paper's plain FFT) suppresses the
 leakage of a non-periodic record so that the refined peak is unbiased; it does not move the arg-max.
+
+With ``solver=rtn_ensemble`` the same measurement runs on R explicit-vacancy chains per (σ, τ) and
+the peaks are picked on the realisation-averaged power spectrum (:mod:`.rtn_ensemble`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import torch
 
 from spsll.physics.llg import choose_time_step, integrate
 from spsll.physics.material import Material
-from spsll.physics.solver import SolverConfig, build_system
+from spsll.physics.solver import ENSEMBLE_SOLVER, SolverConfig, build_system
 
 
 @dataclass(frozen=True)
@@ -111,20 +114,13 @@ def pick_peaks(spec: torch.Tensor, df: float) -> tuple[torch.Tensor, torch.Tenso
     return f, (idx.to(torch.float64) + offset.to(torch.float64)) * df
 
 
-def simulate_dispersions(material: Material, sigma, tau, *, solver: SolverConfig | None = None,
-                         settings: DispersionSettings | None = None,
-                         fft_batch: int = 16) -> DispersionResult:
-    """Dispersion relations for a batch of (σ, τ) pairs (metres); see the module docstring."""
-    solver = solver or SolverConfig()
-    settings = settings or DispersionSettings()
-    N = settings.n_cells
-    system = build_system(solver, material, N, sigma, tau, alpha=settings.alpha)
-    B = system.exchange.batch_size if solver.name != "psll" else _batch_of(sigma)
-    dev = solver.torch_device
-    m0 = initial_pulse(settings, B, dtype=solver.torch_dtype, device=dev)
+def record_transverse(system, m0: torch.Tensor, settings: DispersionSettings,
+                      solver: SolverConfig) -> torch.Tensor:
+    """Integrate Eq. 1 from m0 (B, 3, N) and record m_x every ``sample_interval``: (B, T, N) float32."""
+    B, _, N = m0.shape
     T = settings.n_samples
     dt, n_sub = choose_time_step(system, settings.sample_interval, solver.phase_per_step)
-    record = torch.empty(B, T, N, dtype=torch.float32, device=dev)
+    record = torch.empty(B, T, N, dtype=torch.float32, device=m0.device)
 
     def store(step, m):
         s = step // n_sub
@@ -133,9 +129,41 @@ def simulate_dispersions(material: Material, sigma, tau, *, solver: SolverConfig
 
     integrate(system, m0, dt, (T - 1) * n_sub, compile=solver.compile, callback=store,
               every=n_sub)
+    return record
 
-    df = 1.0 / (T * settings.sample_interval)
-    k = torch.fft.fftshift(2 * math.pi * torch.fft.fftfreq(N, d=material.a, dtype=torch.float64, device=dev))
+
+def frequency_step(settings: DispersionSettings) -> float:
+    """Δf = 1 / (T Δt) of the recorded time series (Hz)."""
+    return 1.0 / (settings.n_samples * settings.sample_interval)
+
+
+def sorted_wavenumbers(n_cells: int, material: Material, *, device=None) -> torch.Tensor:
+    """k (rad/m) of the spatial FFT, ascending −π/a … π/a − Δk (the order of :func:`spectrum_2d`)."""
+    return torch.fft.fftshift(2 * math.pi * torch.fft.fftfreq(n_cells, d=material.a, dtype=torch.float64,
+                                                              device=device))
+
+
+def simulate_dispersions(material: Material, sigma, tau, *, solver: SolverConfig | None = None,
+                         settings: DispersionSettings | None = None,
+                         fft_batch: int = 16) -> DispersionResult:
+    """Dispersion relations for a batch of (σ, τ) pairs (metres); see the module docstring."""
+    solver = solver or SolverConfig()
+    settings = settings or DispersionSettings()
+    if solver.name == ENSEMBLE_SOLVER:  # explicit vacancies: B × R chains, averaged spectra
+        from spsll.physics.rtn_ensemble import simulate_dispersions_ensemble
+
+        return simulate_dispersions_ensemble(material, sigma, tau, solver=solver, settings=settings,
+                                             fft_batch=fft_batch)
+    N = settings.n_cells
+    system = build_system(solver, material, N, sigma, tau, alpha=settings.alpha)
+    B = system.exchange.batch_size if solver.name != "psll" else _batch_of(sigma)
+    dev = solver.torch_device
+    m0 = initial_pulse(settings, B, dtype=solver.torch_dtype, device=dev)
+    T = settings.n_samples
+    record = record_transverse(system, m0, settings, solver)
+
+    df = frequency_step(settings)
+    k = sorted_wavenumbers(N, material, device=dev)
     freq = torch.empty(B, N, dtype=torch.float64, device=dev)
     refined = torch.empty_like(freq)
     keep = settings.keep_spectrum_below

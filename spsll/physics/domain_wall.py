@@ -7,7 +7,9 @@ initial state is the Bloch ansatz m_z = tanh(x/δ0), δ0 = sqrt(A/K_U), m_y = 0,
 m_x = sqrt(1 − m_z²). The stored profile is the first N cells (one wall, centred at x = 0).
 
 Relaxation: α = 1 and the Barzilai–Borwein minimiser by default (or the paper's α = 1 dynamics);
-both stop on the torque tolerance. Widths: :mod:`spsll.physics.width`.
+both stop on the torque tolerance. Widths: :mod:`spsll.physics.width`. With
+``solver=rtn_ensemble`` R explicit-vacancy walls are relaxed per (σ, τ) and their widths averaged
+(:mod:`.rtn_ensemble`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import torch
 
 from spsll.physics.material import Material
 from spsll.physics.relax import relax_bb, relax_dynamics
-from spsll.physics.solver import SolverConfig, build_system
+from spsll.physics.solver import ENSEMBLE_SOLVER, SolverConfig, build_system
 from spsll.physics.width import cosine_series_width, tanh_fit_width
 
 
@@ -88,6 +90,11 @@ def relax_domain_walls(material: Material, sigma, tau, *, solver: SolverConfig |
     """Relax one wall per (σ, τ) pair (metres; batched) and measure its widths."""
     solver = solver or SolverConfig()
     settings = settings or WallSettings()
+    if solver.name == ENSEMBLE_SOLVER:  # explicit vacancies: B × R walls, averaged widths
+        from spsll.physics.rtn_ensemble import relax_domain_walls_ensemble
+
+        return relax_domain_walls_ensemble(material, sigma, tau, solver=solver, settings=settings,
+                                           keep_state=keep_state)
     L = 2 * settings.n_cells
     system = build_system(solver, material, L, sigma, tau, alpha=settings.alpha)
     B = system.exchange.batch_size if solver.name != "psll" else _batch_of(sigma)

@@ -16,6 +16,9 @@ only in how the defect spectrum enters W (Eq. 4), following SPEC §1.3:
 
 The discrete spectrum P_j (``rtn.discrete_spectrum``) lives on the simulation's own k grid, so the
 grid size N is part of the model: √P_cont scales with √Δk = √(2π/(N a)).
+
+The explicit-vacancy reference ``rtn_ensemble`` (:mod:`spsll.physics.rtn_ensemble`) uses
+:func:`masked_exchange`: the ``psll`` kernel between two occupation masks, H = r·F⁻¹{κ F{r m}}.
 """
 
 from __future__ import annotations
@@ -44,21 +47,27 @@ class ExchangeOperator:
     """H_ex(m) = −Ms F⁻¹{ω(k) W(k)} for a batch m of shape (B, 3, N).
 
     ``kernel`` is Ms ω(k) [· F(k)] on the rfft grid, shape (B or 1, 1, N//2+1); ``weight`` is g(x)
-    of the convolution reading, shape (B, 1, N), or ``None``.
+    of the convolution reading, shape (B, 1, N), or ``None``. ``mask`` (B, 1, N) of 0./1., or
+    ``None``, is the explicit-vacancy occupation r of ``rtn_ensemble`` (:func:`masked_exchange`):
+    the whole effective field is multiplied by it, so vacant cells feel no field (and, holding
+    m = 0, keep m = 0).
     """
 
-    def __init__(self, name: str, kernel: torch.Tensor, weight: torch.Tensor | None, n_cells: int):
+    def __init__(self, name: str, kernel: torch.Tensor, weight: torch.Tensor | None, n_cells: int,
+                 mask: torch.Tensor | None = None):
         self.name = name
         self.kernel = kernel
         self.weight = weight
         self.n_cells = n_cells
+        self.mask = mask
 
     @property
     def batch_size(self) -> int:
         return max(self.kernel.shape[0], 1 if self.weight is None else self.weight.shape[0])
 
     def field(self, m: torch.Tensor) -> torch.Tensor:
-        return exchange_field(m, self.kernel, self.weight)
+        h = exchange_field(m, self.kernel, self.weight)
+        return h if self.mask is None else h * self.mask
 
     def rate_bound(self) -> torch.Tensor:
         """Upper bound of the operator's field scale per sample (A/m): max κ · max|g|.
@@ -75,12 +84,14 @@ class ExchangeOperator:
         """The operator restricted to the samples ``index`` (shared kernels stay shared)."""
         kernel = self.kernel if self.kernel.shape[0] == 1 else self.kernel[index]
         weight = None if self.weight is None else self.weight[index]
-        return ExchangeOperator(self.name, kernel, weight, self.n_cells)
+        mask = None if self.mask is None else self.mask[index]
+        return ExchangeOperator(self.name, kernel, weight, self.n_cells, mask)
 
     def to(self, dtype=None, device=None) -> ExchangeOperator:
         w = None if self.weight is None else self.weight.to(dtype=dtype, device=device)
+        r = None if self.mask is None else self.mask.to(dtype=dtype, device=device)
         return ExchangeOperator(
-            self.name, self.kernel.to(dtype=dtype, device=device), w, self.n_cells
+            self.name, self.kernel.to(dtype=dtype, device=device), w, self.n_cells, r
         )
 
 
@@ -136,3 +147,34 @@ def make_exchange(
     g[tau == 0] = 1.0
     return ExchangeOperator(name, kappa.reshape(1, 1, -1).to(dtype), g[:, None, :].to(dtype),
                             n_cells)
+
+
+def masked_exchange(material: Material, mask, *, dtype=torch.float64, device=None) -> ExchangeOperator:
+    """Exchange of chains with explicit vacancies (solver ``rtn_ensemble``), one chain per mask row.
+
+    ``mask`` r (M, N) or (M, 1, N) holds 1 on occupied and 0 on vacant cells. The field is
+
+        H_ex,i = −r_i F⁻¹{κ(k) F{r m}(k)}_i = r_i Σ_j K(x_i − x_j) r_j m_j,   K = −F⁻¹{κ},
+
+    the PS-LL kernel sandwiched between the masks: the pair interaction K_ij between cells i and j
+    exists only if both are occupied (for Eq. 6, K is the nearest-neighbour stencil
+    Ms (λex/a)² [1, −2, 1], so a bond i–i+1 exists only if both cells hold a moment; a longer-ranged
+    κ(k) is diluted the same way, pair by pair). It is symmetric, so it derives from the energy
+    E = −½ μ0 Ms a Σ_ij r_i r_j m_i·K_ij m_j. The self term K_ii m_i = −2 Ms (λex/a)² m_i is kept
+    whatever the neighbours: it is parallel to m_i, so it exerts no torque (m × H and
+    m × (m × H)) and does not change the dynamics or the relaxed state; it only shifts the energy by
+    a constant (|m_i| = 1). With every cell occupied (τ = 0) r ≡ 1, the multiplications by 1 are
+    exact and the operator is the ``psll`` one to the bit. Vacant cells hold m = 0 (the integrators
+    keep them there); the local field is masked as well (:func:`spsll.physics.llg.effective_field`).
+    """
+    r = torch.as_tensor(mask, dtype=dtype, device=device)
+    if r.ndim == 2:
+        r = r[:, None, :]
+    if r.ndim != 3 or r.shape[1] != 1:
+        raise ValueError(f"mask must have shape (M, N) or (M, 1, N), got {tuple(r.shape)}")
+    n_cells = require_int_at_least("n_cells", r.shape[-1], MIN_CELLS)
+    if not bool(((r == 0) | (r == 1)).all()):
+        raise ValueError("mask must hold only 0 (vacancy) and 1 (occupied cell)")
+    k = rfft_wavenumbers(n_cells, material.a, dtype=torch.float64, device=device)
+    kappa = (material.Ms * exchange_dispersion(k, material)).reshape(1, 1, -1).to(dtype)
+    return ExchangeOperator("rtn_ensemble", kappa, r, n_cells, r)

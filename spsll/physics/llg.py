@@ -70,7 +70,7 @@ class LLSystem:
     def field(self, m: torch.Tensor) -> torch.Tensor:
         """H_eff(m) in A/m, shape of m (Eq. 2)."""
         return effective_field(m, self.exchange.kernel, self.exchange.weight,
-                               self.local.z_coefficient, self.applied_tensor(m))
+                               self.local.z_coefficient, self.applied_tensor(m), self.exchange.mask)
 
     def rhs(self, m: torch.Tensor) -> torch.Tensor:
         """∂m/∂t (Eq. 1) in 1/s."""
@@ -106,12 +106,18 @@ class LLSystem:
         return self.material.gamma_mu0 * self.field_bound() * math.sqrt(1 + self.alpha**2)
 
 
-def effective_field(m, kernel, weight, z_coefficient: float, h_app=None):
-    """H_eff = H_ex + c m_z ẑ (+ H_app) for a batch m (B, 3, N)."""
+def effective_field(m, kernel, weight, z_coefficient: float, h_app=None, mask=None):
+    """H_eff = H_ex + c m_z ẑ (+ H_app) for a batch m (B, 3, N).
+
+    With an explicit-vacancy ``mask`` r (B, 1, N) the whole field is r·H_eff: vacant cells feel no
+    field (see :func:`spsll.physics.kernels.masked_exchange`).
+    """
     h = exchange_field(m, kernel, weight)  # a fresh tensor, safe to update in place
     h[:, 2] += z_coefficient * m[:, 2]
     if h_app is not None:
         h = h + h_app
+    if mask is not None:
+        h = h * mask
     return h
 
 
@@ -123,22 +129,26 @@ def ll_rhs(m, h, gamma_mu0: float, alpha: float):
     return -gamma_mu0 * (mxh + alpha * (m * mh - h * mm))
 
 
-def normalise(m: torch.Tensor) -> torch.Tensor:
-    """Project back onto |m| = 1 (cell-wise)."""
-    return m / m.norm(dim=1, keepdim=True)
+def normalise(m: torch.Tensor, mask=None) -> torch.Tensor:
+    """Project back onto |m| = 1 (cell-wise); with an explicit-vacancy ``mask`` (B, 1, N), vacant
+    cells (m = 0) stay exactly 0 and occupied ones are normalised exactly as without a mask."""
+    n = m.norm(dim=1, keepdim=True)
+    if mask is None:
+        return m / n
+    return m / n.clamp_min(torch.finfo(m.dtype).tiny) * mask
 
 
-def _rk4_step(m, dt, kernel, weight, zc: float, h_app, gm: float, alpha: float):
+def _rk4_step(m, dt, kernel, weight, zc: float, h_app, gm: float, alpha: float, mask=None):
     """One classical RK4 step of Eq. 1 followed by renormalisation of |m|."""
 
     def f(y):
-        return ll_rhs(y, effective_field(y, kernel, weight, zc, h_app), gm, alpha)
+        return ll_rhs(y, effective_field(y, kernel, weight, zc, h_app, mask), gm, alpha)
 
     k1 = f(m)
     k2 = f(m + (0.5 * dt) * k1)
     k3 = f(m + (0.5 * dt) * k2)
     k4 = f(m + dt * k3)
-    return normalise(m + (dt / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4))
+    return normalise(m + (dt / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4), mask)
 
 
 RK4_STABILITY = 2.8  # |λ dt| limit of classical RK4 on the imaginary axis (2√2 ≈ 2.83)
@@ -187,7 +197,7 @@ def integrate(system: LLSystem, m0: torch.Tensor, dt: float, n_steps: int, *,
     if callback is not None:
         callback(0, m)
     for i in range(1, n_steps + 1):
-        m = step(m, dt, ex.kernel, ex.weight, zc, h_app, gm, al)
+        m = step(m, dt, ex.kernel, ex.weight, zc, h_app, gm, al, ex.mask)
         if callback is not None and i % every == 0:
             callback(i, m)
         if i % check_every == 0:

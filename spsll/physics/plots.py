@@ -169,8 +169,10 @@ def _check_result(result: DispersionResult, index: int) -> int:
 
 def plot_dispersion_spectrum(result: DispersionResult, index: int, material: Material,
                              title: str | None = None, *, dynamic_range: float = 1e4,
-                             show_peaks: bool = True, cmap: str = "viridis") -> Figure:
+                             show_peaks: bool = True, cmap: str = "viridis", ax=None) -> Figure:
     """Fig. 1c/d: |FFT| of m_x over k (rad/nm) × f (THz), log colour, cropped to the stored band.
+
+    ``ax``: draw into this axes (of a multi-panel figure) instead of a new figure.
 
     The analytic dispersion ``material.ideal_frequency(k)`` (Eq. 6 scaled by γμ0Ms/2π) is drawn as a
     red dashed line and the picked peaks ``result.freq_refined[index]`` as small white dots.
@@ -197,8 +199,11 @@ def plot_dispersion_spectrum(result: DispersionResult, index: int, material: Mat
     peaks = _np("result.freq_refined", result.freq_refined[b], ndim=1)
     ideal = _np("ideal frequency", material.ideal_frequency(result.k.detach().cpu()))
 
-    fig = _new_figure((6.4, 4.6))
-    ax = fig.add_subplot()
+    if ax is None:
+        fig = _new_figure((6.4, 4.6))
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
     k_nm, f_thz = k * NM, f / THZ
     mesh = ax.pcolormesh(k_nm, f_thz, np.ma.masked_less_equal(img, 0.0), shading="nearest",
                          norm=_log_norm(img, dynamic_range), cmap=_cmap(cmap), rasterized=True)

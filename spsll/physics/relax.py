@@ -39,15 +39,15 @@ class RelaxResult:
     iterations: torch.Tensor  # (B,) iterations (bb) or RK4 steps (dynamics) used
 
 
-def _bb_iteration(m, d, t, kernel, weight, zc: float, h_app, t0: torch.Tensor, bb1: bool):
+def _bb_iteration(m, d, t, kernel, weight, zc: float, h_app, t0: torch.Tensor, bb1: bool, mask=None):
     """One projected BB step: m ← normalise(m + t d), new direction d and BB step size t.
 
     d = H − (m·H) m = −m × (m × H) is minus the (tangent) energy gradient; with s = Δm and
     y = −Δd the steps alternate BB1 = s·s / s·y and BB2 = s·y / y·y, clamped to [1e-3, 1e4]·t0,
     and fall back to t0 where a curvature estimate is not positive.
     """
-    m_new = normalise(m + t * d)
-    h = effective_field(m_new, kernel, weight, zc, h_app)
+    m_new = normalise(m + t * d, mask)
+    h = effective_field(m_new, kernel, weight, zc, h_app, mask)
     d_new = h - (m_new * h).sum(1, keepdim=True) * m_new
     s = m_new - m
     y = d - d_new
@@ -88,7 +88,7 @@ def relax_bb(system: LLSystem, m0: torch.Tensor, *, torque_tol: float = 1e-7,
     it = 0
     while active.numel() > 0 and it < max_iter:
         it += 1
-        m, d, t = step(m, d, t, ex.kernel, ex.weight, zc, h_app, t0, bool(it % 2))
+        m, d, t = step(m, d, t, ex.kernel, ex.weight, zc, h_app, t0, bool(it % 2), ex.mask)
         if it % check_every == 0 or it == max_iter:
             check_finite_state(m, f"BB relaxation iteration {it}")
             torque = d.norm(dim=1).amax(dim=-1)  # |m×H| = |H − (m·H)m| for |m| = 1

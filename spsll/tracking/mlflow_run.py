@@ -2,18 +2,28 @@
 
 Default store: ``sqlite:///<project>/mlflow.db`` (absolute, so every Hydra multirun job writes to
 the same store). ``logger.tracking_uri`` or ``MLFLOW_TRACKING_URI`` select a server; an http(s)
-server is probed first so that a wrong or unreachable URI fails within seconds, naming the URI.
+server is probed first so that a wrong or unreachable URI fails within seconds, naming the URI,
+and a server lost during training is retried ``logger.http.*`` times (seconds, not MLflow's default
+~4 minutes) before the run fails with a :class:`TrackingError`.
+
+The experiment (and a fresh sqlite store's schema) is created idempotently: parallel sweep jobs
+that start together find it, or lose the creation race and look it up again.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from pytorch_lightning.loggers import MLFlowLogger
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
+
+log = logging.getLogger(__name__)
 
 MAX_PARAM_VALUE = 500  # MLflow accepts longer values, but the UI table is for reading
 MAX_PARAM_KEY = 250
@@ -72,10 +82,85 @@ def run_name(model: str, overrides: list[str]) -> str:
     return " ".join([model, *rest])[:250]
 
 
-def make_logger(*, experiment: str, uri: str, name: str, tags: dict[str, str]) -> MLFlowLogger:
-    logger = MLFlowLogger(experiment_name=experiment, run_name=name, tracking_uri=uri, tags=tags,
-                          log_model=False)
-    _ = logger.run_id  # creates the experiment and the run now, before training starts
+HTTP_ENV = {"max_retries": "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "backoff_factor": "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
+            "timeout_s": "MLFLOW_HTTP_REQUEST_TIMEOUT"}
+
+
+def apply_http_settings(http) -> None:
+    """``logger.http`` → MLflow's HTTP client settings (environment variables read per request)."""
+    for key, env in HTTP_ENV.items():
+        value = (http or {}).get(key)
+        if value is not None:
+            os.environ[env] = str(int(value))
+
+
+def ensure_experiment(uri: str, name: str, attempts: int = 5) -> str:
+    """The experiment's id, created if absent; safe when several processes do this at once."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    last = None
+    for i in range(attempts):
+        try:
+            client = MlflowClient(uri)  # a fresh sqlite store gets its schema here
+            exp = client.get_experiment_by_name(name)
+            if exp is not None:
+                if exp.lifecycle_stage == "deleted":
+                    raise TrackingError(f"experiment {name!r} in {uri} is deleted; restore it "
+                                        "(mlflow experiments restore) or choose logger.experiment_name")
+                return exp.experiment_id
+            return client.create_experiment(name)
+        except MlflowException as err:  # lost a creation race (already exists) or a busy sqlite store
+            last = err
+            time.sleep(0.2 * (i + 1))
+        except Exception as err:  # sqlalchemy errors while two processes migrate a new store
+            if "already exists" not in str(err) and "locked" not in str(err):
+                raise
+            last = err
+            time.sleep(0.2 * (i + 1))
+    raise TrackingError(f"cannot create or find experiment {name!r} in {uri}: {last}") from last
+
+
+class RunLogger(MLFlowLogger):
+    """Lightning's MLflow logger with two additions for resumed runs and lost servers.
+
+    * ``skip_logged``: ``{metric: {steps}}`` already in the run; a resumed training that replays
+      part of an interrupted epoch does not log those (key, step) pairs twice.
+    * ``finalize`` never raises: a run whose server is gone is reported by ``training.py``.
+    """
+
+    def __init__(self, *args, skip_logged: dict[str, set[int]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.skip_logged = skip_logged or {}
+
+    @rank_zero_only
+    def log_metrics(self, metrics, step=None):
+        if self.skip_logged:
+            s = int(step or 0)
+            metrics = {k: v for k, v in metrics.items() if s not in self.skip_logged.get(k, ())}
+            if not metrics:
+                return
+        super().log_metrics(metrics, step)
+
+    @rank_zero_only
+    def finalize(self, status: str = "success") -> None:
+        if status == "failed" and server_lost(self._tracking_uri):
+            log.warning("MLflow server %s is gone: run %s stays as it was there", self._tracking_uri, self._run_id)
+            return
+        try:
+            super().finalize(status)
+        except Exception as err:  # the caller (training.py) reports the tracking failure
+            log.warning("could not mark MLflow run %s %s: %s", self._run_id, status, err)
+
+
+def make_logger(*, experiment: str, uri: str, name: str, tags: dict[str, str], run_id: str | None = None,
+                skip_logged: dict[str, set[int]] | None = None) -> RunLogger:
+    """A logger on a new run (created now, before training starts) or, with ``run_id``, an existing one."""
+    if run_id is None and rank_zero_only.rank == 0:
+        ensure_experiment(uri, experiment)
+    logger = RunLogger(experiment_name=experiment, run_name=None if run_id else name, tracking_uri=uri,
+                       tags=None if run_id else tags, log_model=False, run_id=run_id, skip_logged=skip_logged)
+    _ = logger.run_id  # creates (or opens) the run now; None on ranks > 0 (Lightning's rank-zero logger)
     return logger
 
 
@@ -86,3 +171,14 @@ def log_artifact(logger: MLFlowLogger, path, artifact_path: str | None = None) -
 def end_run(logger: MLFlowLogger, ok: bool) -> None:
     """Mark the run FINISHED or FAILED (never left RUNNING)."""
     logger.experiment.set_terminated(logger.run_id, "FINISHED" if ok else "FAILED")
+
+
+def server_lost(uri: str | None) -> bool:
+    """True when ``uri`` is a tracking server that no longer answers (a local store is never lost)."""
+    if not uri or not uri.startswith(("http://", "https://")):
+        return False
+    try:
+        check_server(uri, timeout=3.0)
+    except TrackingError:
+        return True
+    return False

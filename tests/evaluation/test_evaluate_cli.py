@@ -98,3 +98,30 @@ def test_empty_test_split(wall_run, tmp_path, small_data):  # noqa: F811
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     out = evaluate(tmp_path, f"ckpt_path={tmp_path / 'checkpoints' / ckpt.name}")
     assert out.returncode != 0 and "test split is empty" in out.stderr
+
+
+def test_forward_model_per_k_curve_and_paper_case_spectrum(tmp_path, small_data):  # noqa: F811
+    """tfc_pinn: per-k MAE over the test split, and a (σ, τ) case simulated with its 2D spectrum (Fig. 3a)
+    under the dataset's own settings; the prediction's MAE against the simulated peaks is reported."""
+    out = train(tmp_path, "model=tfc_pinn", "dataset=dispersion_small", f"dataset.path={small_data['dispersion']}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    client, rs = runs(tmp_path)
+    run_id = rs[0].info.run_id
+    out = evaluate(tmp_path, f"run_id={run_id}", "cases=[[22.9,3.0]]", f"output={tmp_path / 's.json'}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    summary = json.loads((tmp_path / "s.json").read_text())
+    with h5py.File(small_data["dispersion"], "r") as f:
+        n_k = f["k_rad_per_nm"].shape[0]
+    assert len(summary["mae_per_k_thz"]) == n_k
+    assert max(summary["mae_per_k_thz"]) == pytest.approx(summary["metrics"]["max_mae_k_thz"])
+    (case,) = summary["cases"]
+    assert case["sigma_nm"] == 22.9 and case["tau_nm"] == 3.0
+    # one epoch on 30 samples: a poor but finite model, well inside the band's 12 THz
+    assert np.isfinite(case["mae_thz"]) and 0 < case["mae_thz"] < 12
+    assert "test/cases_spectrum.png" in artifacts(client, run_id)
+
+
+def test_bad_cases_are_refused(wall_run, tmp_path):
+    tmp, run_id = wall_run
+    out = evaluate(tmp, f"run_id={run_id}", "cases=[[-1.0,2.0]]")
+    assert out.returncode != 0 and "sigma_nm > 0" in out.stderr

@@ -3,7 +3,7 @@ import pytorch_lightning as pl
 import torch
 
 from spsll.models import MODELS, MONITOR, build_model
-from spsll.models.common import Standardiser, phi_and_T
+from spsll.models.common import STD_FLOOR, Standardiser, phi_and_T
 from spsll.models.inverse import REQUIRED_KEYS as INVERSE_KEYS
 from spsll.models.tfc_pinn import REQUIRED_KEYS as TFC_KEYS
 from spsll.models.width import REQUIRED_KEYS as WIDTH_KEYS
@@ -211,3 +211,42 @@ def test_phi_weight_adds_the_phi_term(name, dispersion_data, wall_data):
     assert losses[10.0] - losses[0.0] == pytest.approx(expected, rel=1e-4)
     with pytest.raises(ValueError, match="phi_weight"):
         build_model(name, info, phi_weight=-1.0)
+
+
+def _with_feature_stats(name, dispersion_data, wall_data):
+    info, ds = get_data(name, dispersion_data, wall_data)
+    x = ds.t["dispersion"] if name == "inverse_cnn" else ds.t["mz"]
+    keys = ("dispersion_mean_k", "dispersion_std_k") if name == "inverse_cnn" else ("mz_mean_x", "mz_std_x")
+    return {**info, keys[0]: x.mean(0).tolist(), keys[1]: x.std(0, unbiased=False).tolist()}, ds, x, keys
+
+
+@pytest.mark.parametrize("name", ["inverse_cnn", "width_regressor"])
+def test_per_feature_input_norm(name, dispersion_data, wall_data, tmp_path):
+    """input_norm=per_feature: every feature of the training inputs has mean 0 and (unless it never
+    varies, then floored) std 1; a checkpoint made with it reloads to the same predictions."""
+    info, ds, x, keys = _with_feature_stats(name, dispersion_data, wall_data)
+    model = build_model(name, info, **SMALL[name], input_norm="per_feature")
+    z = model.input_norm.normalise(x)
+    # float32: |x| ~ 1 carries ~1e-7 rounding, divided by the smallest (floored) std
+    atol = 1e-6 / float(model.input_norm.std.min())
+    assert torch.allclose(z.mean(0), torch.zeros(x.shape[1]), atol=atol)
+    varies = x.std(0, unbiased=False) > STD_FLOOR * x.std(0, unbiased=False).max()
+    assert varies.any()
+    assert torch.allclose(z.std(0, unbiased=False)[varies], torch.ones(int(varies.sum())), atol=atol)
+    assert z.abs().max() < 1 / STD_FLOOR  # a constant feature is not blown up
+    tr = trainer(1)
+    tr.fit(model, loader(ds, 8), loader(ds, 16))
+    tr.save_checkpoint(tmp_path / "m.ckpt")
+    loaded = MODELS[name].load_from_checkpoint(tmp_path / "m.ckpt").eval()
+    batch = next(iter(loader(ds, 16)))
+    assert torch.allclose(model.eval().predict_physical(batch)["params_nm"],
+                          loaded.predict_physical(batch)["params_nm"], atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["inverse_cnn", "width_regressor"])
+def test_per_feature_input_norm_needs_its_statistics(name, dispersion_data, wall_data):
+    info, _, _, keys = _with_feature_stats(name, dispersion_data, wall_data)
+    with pytest.raises(ValueError, match=keys[0]):
+        build_model(name, {k: v for k, v in info.items() if k != keys[0]}, input_norm="per_feature")
+    with pytest.raises(ValueError, match="input_norm must be one of"):
+        build_model(name, info, input_norm="minmax")

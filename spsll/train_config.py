@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 
 from spsll.models import MODELS
 from spsll.models.common import INPUT_NORMS
+from spsll.models.uncertainty import UNCERTAINTIES
 
 NOT_MODEL_KWARGS = ("name", "early_stopping_patience")
 
@@ -43,6 +44,9 @@ def validate_train_config(cfg: DictConfig) -> None:
     norm = cfg.model.get("input_norm")
     if norm is not None and norm not in INPUT_NORMS:
         raise ValueError(f"model.input_norm must be one of {list(INPUT_NORMS)}, got {norm!r}")
+    unc = cfg.model.get("uncertainty")
+    if unc is not None and unc not in UNCERTAINTIES:
+        raise ValueError(f"model.uncertainty must be one of {list(UNCERTAINTIES)}, got {unc!r}")
     params = inspect.signature(MODELS[name].__init__).parameters
     unknown = [k for k in cfg.model if k not in NOT_MODEL_KWARGS and k not in params]
     if unknown:

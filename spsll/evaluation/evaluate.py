@@ -25,6 +25,7 @@ from spsll.models import MODELS
 from spsll.tracking import figures as F
 
 log = logging.getLogger("evaluate")
+CALIBRATION_FILE = "calibration.json"  # interval scales of the network's stated sd (artifact calibration/)
 
 
 class EvaluationError(RuntimeError):
@@ -162,15 +163,23 @@ def evaluate(cfg: dict, ckpt: Path, data_path: str, *, batch_size: int = 256, cl
             save(F.error_histograms(w_pred[:, None], w_true[:, None], ["closed-loop width"], ["nm"]),
                  "test_width_error_hist.png")
             save(F.width_over_T(tT, w_true, w_pred), "test_width_over_T.png")
+        val = None
+        if "std_nm" in out or refine is not None:
+            val = predict(model, dm.val_dataloader())
+        if "std_nm" in out:
+            summary["calibration"], zt, scales = _calibration(out, val, len(out["params_nm"]))
+            summary["metrics"].update(_calibration_metrics("net", summary["calibration"]))
+            save(F.reliability(zt, scales, title="network"), "test_reliability.png")
         if refine is not None:
-            summary["refine"], refined = _refine(task, data_path, out, dm, refine)
+            summary["refine"], refined, zt, scales = _refine(task, data_path, out, val, dm, refine)
             summary["metrics"].update({f"refined_{k}": v for k, v in summary["refine"]["after"].items()},
                                       refine_seconds_per_sample=summary["refine"]["seconds_per_sample"],
-                                      **{f"coverage_{k}": v for k, v in summary["refine"]["coverage"].items()})
+                                      **_calibration_metrics("refined", summary["refine"]["calibration"]))
             n = len(refined)
             rphi, rT = M.phi_T(refined)
             r4 = np.stack([refined[:, 0], refined[:, 1], rphi, rT], 1)
             save(F.predicted_vs_true(r4, t4[:n], names, units), "test_refined_pred_vs_true.png")
+            save(F.reliability(zt, scales, title="physics-refined (Laplace)"), "test_refined_reliability.png")
     else:
         pred, true = out["dispersion_thz"], out["true_dispersion"]
         m, per_k = M.dispersion_metrics(pred, true)
@@ -191,25 +200,69 @@ def evaluate(cfg: dict, ckpt: Path, data_path: str, *, batch_size: int = 256, cl
     return summary, figs
 
 
-def _refine(task: str, data_path: str, out: dict, dm, opts: dict) -> tuple[dict, np.ndarray]:
-    n = len(out["params_nm"]) if not opts.get("samples") else min(int(opts["samples"]), len(out["params_nm"]))
+def _calibration(test: dict, val: dict | None, n: int, keys=("params_nm", "std_nm", "std_phi", "std_T_nm"),
+                 ) -> tuple[dict, dict, dict | None]:
+    """Coverage of stated intervals on the first ``n`` test samples, raw and after scaling by the
+    factors fitted on the validation split (``val``, same keys; None or empty: no calibration)."""
+    def z(d, m):
+        return M.z_scores(*(np.asarray(d[k])[:m] for k in keys[:1]), np.asarray(d["true_params"])[:m],
+                          *(np.asarray(d[k])[:m] for k in keys[1:]))
+
+    zt = z(test, n)
+    m = 0 if val is None else min(n, len(val["true_params"]))
+    scales = M.fit_scales(z(val, m)) if m else None
+    args = [np.asarray(test[k])[:n] for k in keys]
+    info = {"n_test": n, "n_val": m, "scales": scales,
+            "coverage_raw": M.coverage(args[0], test["true_params"][:n], *args[1:]),
+            "coverage": M.coverage(args[0], test["true_params"][:n], *args[1:], scales) if scales else None,
+            "median_sd": {q: float(np.median(np.asarray(test[k])[:n] if k != "std_nm" else
+                                             np.asarray(test[k])[:n, i]) * (scales[q] if scales else 1.0))
+                          for q, k, i in (("sigma", "std_nm", 0), ("tau", "std_nm", 1), ("phi", "std_phi", 0),
+                                          ("T", "std_T_nm", 0))}}
+    return info, zt, scales
+
+
+def _calibration_metrics(prefix: str, info: dict) -> dict[str, float]:
+    out = {f"{prefix}_coverage_raw_{k}": v for k, v in info["coverage_raw"].items()}
+    if info["scales"]:
+        out.update({f"{prefix}_coverage_{k}": v for k, v in info["coverage"].items()})
+        out.update({f"{prefix}_interval_scale_{k}": v for k, v in info["scales"].items()})
+    out.update({f"{prefix}_median_sd_{k}": v for k, v in info["median_sd"].items()})
+    return out
+
+
+def _refine_split(task: str, data_path: str, out: dict, n: int, dm, opts: dict):
     if task == "dispersion":
         observed = {"dispersion": out["true_dispersion"][:n], "k_rad_per_nm": np.asarray(dm.data_info["k_rad_per_nm"])}
     else:
         observed = {"mz": out["true_mz"][:n], "width_nm": out["true_width_nm"][:n]}
-    r = refine_predictions(task, data_path, observed, out["params_nm"][:n], forward=opts.get("forward", "solver"),
-                           surrogate=opts.get("surrogate"), prior_weight=float(opts.get("prior_weight", 0.01)),
-                           steps=opts.get("steps"))
+    return refine_predictions(task, data_path, observed, out["params_nm"][:n], forward=opts.get("forward", "solver"),
+                              surrogate=opts.get("surrogate"), prior_weight=float(opts.get("prior_weight", 0.01)),
+                              steps=opts.get("steps"))
+
+
+def _refine(task: str, data_path: str, out: dict, val: dict, dm, opts: dict):
+    """Refine the first n test samples, and as many validation samples to calibrate the intervals."""
+    n = len(out["params_nm"]) if not opts.get("samples") else min(int(opts["samples"]), len(out["params_nm"]))
+    r = _refine_split(task, data_path, out, n, dm, opts)
+    m = min(n, len(val["params_nm"]))
+    rv = _refine_split(task, data_path, val, m, dm, opts) if m else None
+
+    def as_dict(res, d, k):
+        return {"params_nm": res.params_nm, "std_nm": res.std_nm, "std_phi": res.std_phi, "std_T_nm": res.std_T_nm,
+                "true_params": d["true_params"][:k]}
+
+    calib, zt, scales = _calibration(as_dict(r, out, n), as_dict(rv, val, m) if rv else None, n)
     true = out["true_params"][:n]
     info = {"forward": opts.get("forward", "solver"), "n": n, "steps": r.steps,
             "seconds_per_sample": r.seconds / n, "prior_weight": float(opts.get("prior_weight", 0.01)),
             "misfit_before_median": float(np.median(r.misfit_before)),
             "misfit_after_median": float(np.median(r.misfit_after)),
             "before": M.inverse_metrics(out["params_nm"][:n], true), "after": M.inverse_metrics(r.params_nm, true),
-            "coverage": M.coverage(r.params_nm, true, r.std_nm, r.std_phi, r.std_T_nm)}
+            "calibration": calib}
     log.info("refined %d test samples (%s forward model, %.3f s each): phi MAE %.5f -> %.5f", n, info["forward"],
              info["seconds_per_sample"], info["before"]["mae_phi"], info["after"]["mae_phi"])
-    return info, r.params_nm
+    return info, r.params_nm, zt, scales
 
 
 def loss_history_figure(run_id: str, uri: str, out: Path) -> Path | None:
@@ -237,6 +290,13 @@ def log_to_run(run_id: str, uri: str, summary: dict, figs: list[Path], output: P
         client.log_artifact(run_id, str(p), "test")
     if output is not None:
         client.log_artifact(run_id, str(output), "test")
+    if summary.get("calibration", {}).get("scales"):
+        # read back by ``python -m spsll.predict`` to state calibrated intervals
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / CALIBRATION_FILE
+            path.write_text(json.dumps({"scales": summary["calibration"]["scales"],
+                                        "n_val": summary["calibration"]["n_val"], "source": "validation split"}))
+            client.log_artifact(run_id, str(path), "calibration")
 
 
 def write_summary(summary: dict, output: Path) -> Path:

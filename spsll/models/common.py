@@ -23,6 +23,8 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from spsll.models import uncertainty as U
+
 #: keys every module needs
 PARAM_KEYS = ("params_mean", "params_std")
 #: metric monitored for the best checkpoint, early stopping and ReduceLROnPlateau
@@ -132,7 +134,8 @@ def inverse_metrics(pred_nm: Tensor, true_nm: Tensor) -> dict[str, Tensor]:
 class InverseModelBase(pl.LightningModule):
     """Common training/validation logic of the (observable → σ, τ) models.
 
-    Subclasses define ``forward_normalised(batch) -> (B, 2)`` normalised [σ, τ] and
+    Subclasses define ``forward_normalised(batch) -> (B, n_out)`` normalised [σ, τ] (+ the
+    covariance factor with ``uncertainty: gaussian``, :mod:`spsll.models.uncertainty`) and
     ``loss_normalised(pred, target)``; this class normalises targets, logs ``{split}/loss`` and the
     physical MAEs ``{split}/mae_sigma_nm``, ``mae_tau_nm``, ``mae_phi``, ``mae_T_nm`` (epoch means),
     and keeps the epoch's physical predictions in ``self.val_outputs``.
@@ -143,8 +146,11 @@ class InverseModelBase(pl.LightningModule):
     task: str = ""
 
     def __init__(self, data_info: Mapping[str, Any], required: Iterable[str], name: str,
-                 lr: float, weight_decay: float, clamp_nonnegative: bool, phi_weight: float = 0.0):
+                 lr: float, weight_decay: float, clamp_nonnegative: bool, phi_weight: float = 0.0,
+                 uncertainty: str = "none"):
         super().__init__()
+        self.uncertainty = uncertainty
+        self.n_out = U.n_outputs(uncertainty)  # 2 (mean) or 5 (mean + Cholesky factor): uncertainty.py
         if phi_weight < 0:
             raise ValueError(f"phi_weight must be >= 0, got {phi_weight}")
         self.phi_weight = float(phi_weight)  # optional MSE on φ = σ/(σ+τ) (0: the paper's loss)
@@ -175,10 +181,17 @@ class InverseModelBase(pl.LightningModule):
 
     @torch.no_grad()
     def predict_physical(self, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
-        """{"params_nm": (B, 2) [σ, τ] nm, "phi": (B,), "T_nm": (B,)}; call ``eval()`` first."""
-        params = self.denormalise_params(self.forward_normalised(batch))
+        """{"params_nm": (B, 2) [σ, τ] nm, "phi": (B,), "T_nm": (B,)}; call ``eval()`` first.
+
+        With ``uncertainty: gaussian`` also "cov_nm" (B, 2, 2), "std_nm" (B, 2), "std_phi" and
+        "std_T_nm" (B,): the network's stated spread (uncalibrated; evaluate.py calibrates it)."""
+        mean, chol = U.split(self.forward_normalised(batch))
+        params = self.denormalise_params(mean)
         phi, t = phi_and_T(params)
-        return {"params_nm": params, "phi": phi, "T_nm": t}
+        out = {"params_nm": params, "phi": phi, "T_nm": t}
+        if chol is not None:
+            out.update(U.physical_spread(params, chol, self.params_norm.std))
+        return out
 
     def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0):
         return self.predict_physical(batch)
@@ -186,8 +199,13 @@ class InverseModelBase(pl.LightningModule):
     # -- loops ------------------------------------------------------------------------------------
     def _shared_step(self, batch: Mapping[str, Tensor], split: str) -> tuple[Tensor, Tensor]:
         target_nm = batch["params"]
-        pred = self.forward_normalised(batch)
-        loss = self.loss_normalised(pred, self.params_norm.normalise(target_nm))
+        pred, chol = U.split(self.forward_normalised(batch))
+        target_z = self.params_norm.normalise(target_nm)
+        loss = self.loss_normalised(pred, target_z)
+        if chol is not None:
+            nll = U.gaussian_nll(pred.detach(), chol, target_z)  # the spread learns the mean's error
+            self.log(f"{split}/nll", nll, on_step=False, on_epoch=True, batch_size=target_nm.shape[0])
+            loss = loss + nll
         if self.phi_weight > 0:
             # φ = σ/(σ+τ) is what the observables determine (SPEC §6); (φ̂ − φ) in units of 0.1
             phi_hat, _ = phi_and_T(self.params_norm.denormalise(pred).clamp_min(1e-3))

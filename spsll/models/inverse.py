@@ -32,9 +32,10 @@ class InverseCNNModel(InverseModelBase):
                  kernel_sizes: Sequence[int] = (5, 5, 3, 3), n_pooled: int = 3,
                  dense: Sequence[int] = (512, 256, 64), dropout: float = 0.3, conv_dropout: float = 0.0,
                  lr: float = 1e-3, weight_decay: float = 0.0, clamp_nonnegative: bool = True,
-                 phi_weight: float = 0.0, input_norm: str = "global", lr_schedule: str = "constant"):
+                 phi_weight: float = 0.0, input_norm: str = "global", lr_schedule: str = "constant",
+                 uncertainty: str = "none"):
         super().__init__(data_info, REQUIRED_KEYS, "inverse_cnn", lr, weight_decay, clamp_nonnegative,
-                         phi_weight)
+                         phi_weight, uncertainty)
         self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
         if lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"inverse_cnn: lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
@@ -44,10 +45,10 @@ class InverseCNNModel(InverseModelBase):
             (self.data_info["dispersion_mean"], self.data_info["dispersion_std"]), "inverse_cnn")
         self.net = InverseCNN(in_length=len(self.data_info["k_rad_per_nm"]), channels=channels,
                               kernel_sizes=kernel_sizes, n_pooled=n_pooled, dense=dense, dropout=dropout,
-                              conv_dropout=conv_dropout)
+                              conv_dropout=conv_dropout, n_out=self.n_out)
 
     def forward(self, dispersion_thz: Tensor) -> Tensor:
-        """(B, K) THz → (B, 2) normalised [σ, τ]."""
+        """(B, K) THz → (B, 2) normalised [σ, τ] (B, 5 with the covariance factor: uncertainty.py)."""
         return self.net(self.input_norm.normalise(dispersion_thz))
 
     def forward_normalised(self, batch: Mapping[str, Tensor]) -> Tensor:

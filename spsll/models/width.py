@@ -33,9 +33,9 @@ class WidthRegressorModel(InverseModelBase):
                  width_hidden: Sequence[int] = (16, 16), fusion_hidden: Sequence[int] = (128, 64),
                  dropout: float = 0.1, tau_weight: float = 5.0, lr: float = 1e-3, weight_decay: float = 0.0,
                  factor: float = 0.5, patience: int = 5, clamp_nonnegative: bool = True,
-                 phi_weight: float = 0.0, input_norm: str = "global"):
+                 phi_weight: float = 0.0, input_norm: str = "global", uncertainty: str = "none"):
         super().__init__(data_info, REQUIRED_KEYS, "width_regressor", lr, weight_decay, clamp_nonnegative,
-                         phi_weight)
+                         phi_weight, uncertainty)
         self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
         self.width_mean = float(self.data_info["width_mean"])
         self.width_std = float(self.data_info["width_std"])
@@ -44,10 +44,10 @@ class WidthRegressorModel(InverseModelBase):
                                              "width_regressor")
         self.net = WidthRegressorNet(in_length=int(self.data_info["mz_length"]), channels=channels,
                                      kernel_sizes=kernel_sizes, pool_size=pool_size, width_hidden=width_hidden,
-                                     fusion_hidden=fusion_hidden, dropout=dropout)
+                                     fusion_hidden=fusion_hidden, dropout=dropout, n_out=self.n_out)
 
     def forward(self, mz: Tensor, width_nm: Tensor) -> Tensor:
-        """mz (B, N), width (B,) nm → (B, 2) normalised [σ, τ]."""
+        """mz (B, N), width (B,) nm → (B, 2) normalised [σ, τ] (B, 5 with the covariance factor)."""
         return self.net(self.input_norm.normalise(mz), (width_nm - self.width_mean) / self.width_std)
 
     def forward_normalised(self, batch: Mapping[str, Tensor]) -> Tensor:

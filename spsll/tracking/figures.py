@@ -87,3 +87,26 @@ def loss_curves(history: dict[str, list[tuple[int, float]]], title: str = "") ->
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def reliability(z: dict[str, np.ndarray], scales: dict[str, float] | None = None, title: str = "") -> Figure:
+    """Observed coverage of central Gaussian intervals against their nominal level, per quantity:
+    on the diagonal = calibrated, below = over-confident. ``z`` = |error| / stated sd; dashed lines
+    after dividing by the validation-fitted ``scales``."""
+    from statistics import NormalDist
+
+    nominal = np.linspace(0.02, 0.99, 60)
+    half_width = np.array([NormalDist().inv_cdf(0.5 + p / 2) for p in nominal])
+    fig = Figure(figsize=(4.6, 4.2))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="0.6", lw=0.8)
+    for i, (name, v) in enumerate(z.items()):
+        ax.plot(nominal, (v[:, None] <= half_width).mean(0), color=f"C{i}", label=name)
+        if scales:
+            ax.plot(nominal, ((v / scales[name])[:, None] <= half_width).mean(0), color=f"C{i}", ls="--")
+    ax.set_xlabel("nominal coverage")
+    ax.set_ylabel("observed coverage (test split)")
+    ax.set_title(title + (" (dashed: validation-calibrated)" if scales else ""), fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -44,6 +44,29 @@ def test_run_id_gives_test_metrics_closed_loop_and_logs_back(wall_run, small_dat
     assert logged["test/mae_phi"] == pytest.approx(m["mae_phi"])
     arts = artifacts(client, run_id)
     assert "test/test_width_error_hist.png" in arts and "test/summary.json" in arts
+    # the configured default states a spread: its coverage, raw and validation-calibrated, is reported
+    cal = summary["calibration"]
+    assert cal["n_val"] > 0 and set(cal["scales"]) == {"sigma", "tau", "phi", "T"}
+    for q in ("sigma", "tau", "phi", "T"):
+        assert 0 <= m[f"net_coverage_{q}_1sd"] <= m[f"net_coverage_{q}_2sd"] <= 1
+        assert m[f"net_interval_scale_{q}"] > 0 and m[f"net_median_sd_{q}"] > 0
+    assert logged["test/net_coverage_phi_2sd"] == pytest.approx(m["net_coverage_phi_2sd"])
+    assert "test/test_reliability.png" in arts and "calibration/calibration.json" in arts
+
+
+def test_refine_through_the_cli(wall_run, tmp_path):
+    """refine=true on walls: refined metrics next to the network's, and the Laplace intervals'
+    coverage calibrated on as many validation samples."""
+    tmp, run_id = wall_run
+    out = evaluate(tmp, f"run_id={run_id}", "closed_loop=false", "refine=true", "refine_samples=3",
+                   "refine_steps=2", "threads=1", f"output={tmp_path / 's.json'}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    summary = json.loads((tmp_path / "s.json").read_text())
+    m, r = summary["metrics"], summary["refine"]
+    assert r["n"] == 3 and r["calibration"]["n_val"] == 3
+    for key in ("refined_mae_phi", "refine_seconds_per_sample", "refined_coverage_raw_phi_1sd",
+                "refined_coverage_phi_1sd", "refined_interval_scale_phi"):
+        assert key in m and np.isfinite(m[key]), key
 
 
 def test_ckpt_path_mode(wall_run, tmp_path):

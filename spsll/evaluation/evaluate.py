@@ -20,12 +20,12 @@ from spsll.data.datamodule import SPSLLDataModule
 from spsll.data.hdf5 import DatasetError
 from spsll.evaluation import metrics as M
 from spsll.evaluation.paper_cases import PAPER_CASES_NM, case_figure
-from spsll.evaluation.refine import refine_predictions
+from spsll.evaluation.refine import dataset_physics, refine_predictions
 from spsll.models import MODELS
 from spsll.tracking import figures as F
 
 log = logging.getLogger("evaluate")
-CALIBRATION_FILE = "calibration.json"  # interval scales of the network's stated sd (artifact calibration/)
+CALIBRATION_FILE = "calibration.json"  # validation-fitted interval scales {"network"|"refined_<forward>": {q: s}}
 
 
 class EvaluationError(RuntimeError):
@@ -236,9 +236,9 @@ def _refine_split(task: str, data_path: str, out: dict, n: int, dm, opts: dict):
         observed = {"dispersion": out["true_dispersion"][:n], "k_rad_per_nm": np.asarray(dm.data_info["k_rad_per_nm"])}
     else:
         observed = {"mz": out["true_mz"][:n], "width_nm": out["true_width_nm"][:n]}
-    return refine_predictions(task, data_path, observed, out["params_nm"][:n], forward=opts.get("forward", "solver"),
-                              surrogate=opts.get("surrogate"), prior_weight=float(opts.get("prior_weight", 0.01)),
-                              steps=opts.get("steps"))
+    return refine_predictions(task, dataset_physics(data_path), observed, out["params_nm"][:n],
+                              forward=opts.get("forward", "solver"), surrogate=opts.get("surrogate"),
+                              prior_weight=float(opts.get("prior_weight", 0.01)), steps=opts.get("steps"))
 
 
 def _refine(task: str, data_path: str, out: dict, val: dict, dm, opts: dict):
@@ -290,12 +290,22 @@ def log_to_run(run_id: str, uri: str, summary: dict, figs: list[Path], output: P
         client.log_artifact(run_id, str(p), "test")
     if output is not None:
         client.log_artifact(run_id, str(output), "test")
-    if summary.get("calibration", {}).get("scales"):
-        # read back by ``python -m spsll.predict`` to state calibrated intervals
+    scales = {}
+    if (summary.get("calibration") or {}).get("scales"):
+        scales["network"] = summary["calibration"]["scales"]
+    if ((summary.get("refine") or {}).get("calibration") or {}).get("scales"):
+        scales[f"refined_{summary['refine']['forward']}"] = summary["refine"]["calibration"]["scales"]
+    if scales:
+        # read back by ``python -m spsll.predict`` to state calibrated intervals; merged with what an
+        # earlier evaluation of the run logged (e.g. one with refine=true)
         with tempfile.TemporaryDirectory() as tmp:
+            try:
+                old = json.loads(Path(client.download_artifacts(run_id, f"calibration/{CALIBRATION_FILE}",
+                                                                tmp)).read_text())
+            except Exception:  # noqa: BLE001  (none yet, or unreadable: start afresh)
+                old = {}
             path = Path(tmp) / CALIBRATION_FILE
-            path.write_text(json.dumps({"scales": summary["calibration"]["scales"],
-                                        "n_val": summary["calibration"]["n_val"], "source": "validation split"}))
+            path.write_text(json.dumps({**old, **scales}, indent=2))
             client.log_artifact(run_id, str(path), "calibration")
 
 

@@ -231,33 +231,56 @@ def refine_walls(observed_mz, observed_width_nm, init_nm, relax: Callable[[torch
                         *(x.numpy() for x in std))
 
 
-def dataset_physics(data_path: str):
-    """(material, solver config, measurement settings, request) recorded in a dataset file."""
-    import h5py
-    import yaml
+@dataclass
+class ForwardPhysics:
+    """What a forward model needs: the material, solver and measurement of the data, and the
+    (σ, τ) ranges (nm) the network was trained on."""
 
+    material: object
+    solver: object
+    measurement: object  # DispersionMeasurement | WallMeasurement
+    sigma_range_nm: tuple[float, float]
+    tau_range_nm: tuple[float, float]
+
+
+def _physics(material: dict, solver: dict, dataset: dict) -> ForwardPhysics:
     from spsll.data.config import DispersionMeasurement, WallMeasurement
     from spsll.physics.material import Material
     from spsll.physics.solver import SolverConfig
 
+    meas = DispersionMeasurement if dataset["kind"] == "dispersion" else WallMeasurement
+    return ForwardPhysics(Material.from_config(material), SolverConfig.from_config({**solver, "device": "auto"}),
+                          meas(**dataset["measurement"]), tuple(map(float, dataset["sigma_nm"])),
+                          tuple(map(float, dataset["tau_nm"])))
+
+
+def dataset_physics(data_path: str) -> ForwardPhysics:
+    """The physics recorded in a dataset file (its generation request)."""
+    import h5py
+    import yaml
+
     with h5py.File(data_path, "r") as f:
         req = yaml.safe_load(f.attrs["request"])
-    material = Material.from_config(req["material"])
-    solver = SolverConfig(**{**req["solver"], "device": "auto"})
-    meas = DispersionMeasurement if req["dataset"]["kind"] == "dispersion" else WallMeasurement
-    return material, solver, meas(**req["dataset"]["measurement"]), req
+    return _physics(req["material"], req["solver"], req["dataset"])
 
 
-def refine_predictions(task: str, data_path: str, observed: dict, init_nm: np.ndarray, *, forward: str = "solver",
-                       surrogate=None, prior_weight: float = 0.01, steps: int | None = None) -> RefineResult:
+def config_physics(cfg: dict) -> ForwardPhysics:
+    """The physics of a training run's config (its material, solver and dataset groups): what
+    ``predict`` uses when the dataset file is not at hand."""
+    return _physics(cfg["material"], cfg["solver"], cfg["dataset"])
+
+
+def refine_predictions(task: str, physics: ForwardPhysics, observed: dict, init_nm: np.ndarray, *,
+                       forward: str = "solver", surrogate=None, prior_weight: float = 0.01,
+                       steps: int | None = None) -> RefineResult:
     """Refine inverse-model predictions ``init_nm`` of the observations in ``observed``
     ({"dispersion": (B, K) THz, "k_rad_per_nm": (K,)} or {"mz": (B, N), "width_nm": (B,)})
-    with the forward model ``forward`` (``solver`` or ``surrogate``) of the dataset ``data_path``."""
-    material, solver, meas, req = dataset_physics(data_path)
+    with the forward model ``forward`` (``solver`` or ``surrogate``) of ``physics``."""
+    material, solver, meas = physics.material, physics.solver, physics.measurement
     # the prior's support: σ, τ within a factor 2 of the ranges the network was trained on (where
     # τ → 0 leaves σ unconstrained by any observable, this keeps it finite)
-    s_rng, t_rng = req["dataset"]["sigma_nm"], req["dataset"]["tau_nm"]
-    bounds = ((0.5 * float(s_rng[0]), 0.0), (2.0 * float(s_rng[1]), 2.0 * float(t_rng[1])))
+    s_rng, t_rng = physics.sigma_range_nm, physics.tau_range_nm
+    bounds = ((0.5 * s_rng[0], 0.0), (2.0 * s_rng[1], 2.0 * t_rng[1]))
     if task == "dispersion":
         if forward == "surrogate":
             if surrogate is None:

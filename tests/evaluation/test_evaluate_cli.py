@@ -148,3 +148,23 @@ def test_bad_cases_are_refused(wall_run, tmp_path):
     tmp, run_id = wall_run
     out = evaluate(tmp, f"run_id={run_id}", "cases=[[-1.0,2.0]]")
     assert out.returncode != 0 and "sigma_nm > 0" in out.stderr
+
+
+def test_predict_a_wall_profile_with_calibrated_intervals(wall_run, small_data, tmp_path):  # noqa: F811
+    """evaluate.py logs the validation-fitted scales; predict on a wall written as (x, m_z) in a
+    whitespace table, flipped (+1 → −1), then states calibrated intervals."""
+    tmp, run_id = wall_run
+    assert evaluate(tmp, f"run_id={run_id}", "closed_loop=false").returncode == 0
+    with h5py.File(small_data["domain_wall"], "r") as f:
+        i = int(np.flatnonzero(f["split"][:] == 2)[0])
+        x, mz = f["x_nm"][:], f["mz"][i]
+    table = tmp_path / "wall.txt"
+    np.savetxt(table, np.stack([x, -mz], 1), header="x_nm mz", comments="")
+    out = subprocess.run([sys.executable, "-m", "spsll.predict", f"input={table}", f"run_id={run_id}",
+                          f"logger.tracking_uri=sqlite:///{tmp / 'mlflow.db'}", "refine=false",
+                          f"hydra.run.dir={tmp_path / 'p'}", f"output={tmp_path / 'p.json'}"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "mirrored" in out.stdout + out.stderr and "calibrated on the run's validation split" in out.stdout
+    res = json.loads((tmp_path / "p.json").read_text())["network"]
+    assert res["calibrated"] and res["sd_phi"] > 0 and 0 < res["phi"] <= 1

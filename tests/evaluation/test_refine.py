@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from spsll.data.config import DispersionMeasurement
 from spsll.evaluation.metrics import coverage, phi_T
 from spsll.evaluation.refine import refine_dispersion, refine_walls, solver_dispersion
 from spsll.physics.domain_wall import WallSettings, relax_domain_walls
@@ -67,8 +68,16 @@ def test_wall_refinement_lowers_the_misfit_and_phi_error(fept):
 def test_bad_input(fept):
     with pytest.raises(ValueError, match="must agree"):
         refine_dispersion(observed(fept), K, TRUE[:2], solver_dispersion(fept, 500, K))
-    from spsll.evaluation.refine import refine_predictions
+    from spsll.evaluation.refine import ForwardPhysics, dataset_physics, refine_predictions
 
     assert isinstance(fept, Material)
-    with pytest.raises((ValueError, OSError)):
-        refine_predictions("dispersion", "/nonexistent.h5", {}, TRUE)
+    with pytest.raises(OSError):
+        dataset_physics("/nonexistent.h5")
+    physics = ForwardPhysics(fept, SolverConfig(), DispersionMeasurement(), (5.0, 50.0), (0.0, 15.0))
+    obs = {"dispersion": observed(fept), "k_rad_per_nm": K}
+    with pytest.raises(ValueError, match="solver or surrogate"):
+        refine_predictions("dispersion", physics, obs, TRUE, forward="adjoint")
+    with pytest.raises(ValueError, match="tfc_pinn"):
+        refine_predictions("dispersion", physics, obs, TRUE, forward="surrogate")
+    with pytest.raises(ValueError, match="no wall surrogate"):
+        refine_predictions("domain_wall", physics, {}, TRUE, forward="surrogate")

@@ -81,7 +81,7 @@ from dataclasses import dataclass
 import torch
 
 from spsll.physics import rtn
-from spsll.physics.checks import require_int_at_least, require_nonnegative, require_positive
+from spsll.physics.checks import require_int_at_least
 from spsll.physics.dispersion import (
     DispersionResult,
     DispersionSettings,
@@ -129,17 +129,7 @@ def sample_seed(seed: int, sigma: float, tau: float) -> int:
 def _params(sigma, tau) -> tuple[torch.Tensor, torch.Tensor]:
     if sigma is None or tau is None:
         raise ValueError(f"solver {ENSEMBLE_SOLVER} needs sigma and tau (metres) for every sample")
-    s = require_positive("sigma", sigma)
-    t = require_nonnegative("tau", tau)
-    if s.shape != t.shape:
-        if s.numel() == 1:
-            s = s.expand_as(t)
-        elif t.numel() == 1:
-            t = t.expand_as(s)
-        else:
-            raise ValueError(f"sigma and tau must have the same batch shape, got {tuple(s.shape)} and "
-                             f"{tuple(t.shape)}")
-    return s, t
+    return rtn._params(sigma, tau, dtype=torch.float64, device=None)  # validated and broadcast as everywhere
 
 
 def vacancy_masks(n_cells: int, cell_size: float, sigma, tau, realisations: int, seed: int = 0, *,

@@ -47,6 +47,10 @@ def validate_train_config(cfg: DictConfig) -> None:
     unc = cfg.model.get("uncertainty")
     if unc is not None and unc not in UNCERTAINTIES:
         raise ValueError(f"model.uncertainty must be one of {list(UNCERTAINTIES)}, got {unc!r}")
+    for key in ("uncertainty_weight",):
+        v = cfg.model.get(key)
+        if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0):
+            raise ValueError(f"model.{key} must be a number > 0, got {v!r}")
     params = inspect.signature(MODELS[name].__init__).parameters
     unknown = [k for k in cfg.model if k not in NOT_MODEL_KWARGS and k not in params]
     if unknown:

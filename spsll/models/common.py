@@ -147,9 +147,15 @@ class InverseModelBase(pl.LightningModule):
 
     def __init__(self, data_info: Mapping[str, Any], required: Iterable[str], name: str,
                  lr: float, weight_decay: float, clamp_nonnegative: bool, phi_weight: float = 0.0,
-                 uncertainty: str = "none"):
+                 uncertainty: str = "none", uncertainty_weight: float = 1.0):
         super().__init__()
+        if not uncertainty_weight > 0:
+            raise ValueError(f"uncertainty_weight must be > 0, got {uncertainty_weight}")
         self.uncertainty = uncertainty
+        # weight of the NLL in the loss: the covariance outputs learn from it alone (and Adam's step
+        # does not depend on a gradient's scale), while the layers shared with the mean get
+        # weight × its gradient, so a small weight keeps the mean's features as the paper's loss makes them
+        self.uncertainty_weight = float(uncertainty_weight)
         self.n_out = U.n_outputs(uncertainty)  # 2 (mean) or 5 (mean + Cholesky factor): uncertainty.py
         if phi_weight < 0:
             raise ValueError(f"phi_weight must be >= 0, got {phi_weight}")
@@ -205,7 +211,7 @@ class InverseModelBase(pl.LightningModule):
         if chol is not None:
             nll = U.gaussian_nll(pred.detach(), chol, target_z)  # the spread learns the mean's error
             self.log(f"{split}/nll", nll, on_step=False, on_epoch=True, batch_size=target_nm.shape[0])
-            loss = loss + nll
+            loss = loss + self.uncertainty_weight * nll
         if self.phi_weight > 0:
             # φ = σ/(σ+τ) is what the observables determine (SPEC §6); (φ̂ − φ) in units of 0.1
             phi_hat, _ = phi_and_T(self.params_norm.denormalise(pred).clamp_min(1e-3))

@@ -33,9 +33,9 @@ class InverseCNNModel(InverseModelBase):
                  dense: Sequence[int] = (512, 256, 64), dropout: float = 0.3, conv_dropout: float = 0.0,
                  lr: float = 1e-3, weight_decay: float = 0.0, clamp_nonnegative: bool = True,
                  phi_weight: float = 0.0, input_norm: str = "global", lr_schedule: str = "constant",
-                 uncertainty: str = "none"):
+                 uncertainty: str = "none", uncertainty_weight: float = 1.0):
         super().__init__(data_info, REQUIRED_KEYS, "inverse_cnn", lr, weight_decay, clamp_nonnegative,
-                         phi_weight, uncertainty)
+                         phi_weight, uncertainty, uncertainty_weight)
         self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
         if lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"inverse_cnn: lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")

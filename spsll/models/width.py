@@ -33,9 +33,10 @@ class WidthRegressorModel(InverseModelBase):
                  width_hidden: Sequence[int] = (16, 16), fusion_hidden: Sequence[int] = (128, 64),
                  dropout: float = 0.1, tau_weight: float = 5.0, lr: float = 1e-3, weight_decay: float = 0.0,
                  factor: float = 0.5, patience: int = 5, clamp_nonnegative: bool = True,
-                 phi_weight: float = 0.0, input_norm: str = "global", uncertainty: str = "none"):
+                 phi_weight: float = 0.0, input_norm: str = "global", uncertainty: str = "none",
+                 uncertainty_weight: float = 1.0):
         super().__init__(data_info, REQUIRED_KEYS, "width_regressor", lr, weight_decay, clamp_nonnegative,
-                         phi_weight, uncertainty)
+                         phi_weight, uncertainty, uncertainty_weight)
         self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
         self.width_mean = float(self.data_info["width_mean"])
         self.width_std = float(self.data_info["width_std"])

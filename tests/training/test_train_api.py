@@ -48,6 +48,8 @@ def test_nan_after_a_good_epoch_keeps_the_last_good_checkpoint(tmp_path, small_d
      ("seed=-3", "seed must be an integer >= 0"),
      ("+model.depth=7", r"no hyper-parameter\(s\) \['depth'\]"),
      ("model.dropout=1.5", "model.dropout must be in"),
+     ("model.uncertainty=ensemble", "model.uncertainty must be one of"),
+     ("model.uncertainty_weight=0", "model.uncertainty_weight must be a number > 0"),
      ("logger.tracking_uri=ftp://example.org/x", "unsupported MLflow tracking URI")],
 )
 def test_invalid_values_refused_before_work(tmp_path, small_data, override, match, monkeypatch):

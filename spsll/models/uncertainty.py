@@ -15,7 +15,11 @@ log-likelihood of the *detached* residual,
     NLL = a + b + ½ ‖L⁻¹ (y − μ)‖²   (+ const),
 
 so the stated spread learns how wrong the mean is without pulling the mean (a plain NLL lets a
-network buy a lower loss by inflating Σ where it is wrong, Seitzer et al. 2022).
+network buy a lower loss by inflating Σ where it is wrong, Seitzer et al. 2022). The NLL still
+reaches the layers the two outputs share; it enters the loss with ``uncertainty_weight`` (0.01
+configured): the covariance outputs learn from it alone, at the same speed under Adam whatever the
+weight, while the shared layers stay as the paper's loss shapes them (at weight 1 the inverse CNN's
+σ error tripled, RESULTS.md).
 
 Physical units by the delta method: Σ_nm = D Σ D with D = diag(params_std); then
 var φ = gᵀ Σ_nm g with g = ∇φ(σ, τ) = (τ, −σ)/(σ+τ)², and likewise T with ∇T = (τ², σ²)/(σ+τ)².

@@ -101,7 +101,8 @@ def reliability(z: dict[str, np.ndarray], scales: dict[str, float] | None = None
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="0.6", lw=0.8)
     for i, (name, v) in enumerate(z.items()):
-        ax.plot(nominal, (v[:, None] <= half_width).mean(0), color=f"C{i}", label=name)
+        label = {"sigma": "σ", "tau": "τ", "phi": "φ"}.get(name, name)
+        ax.plot(nominal, (v[:, None] <= half_width).mean(0), color=f"C{i}", label=label)
         if scales:
             ax.plot(nominal, ((v / scales[name])[:, None] <= half_width).mean(0), color=f"C{i}", ls="--")
     ax.set_xlabel("nominal coverage")

@@ -154,7 +154,7 @@ class InverseModelBase(pl.LightningModule):
         self.uncertainty = uncertainty
         # weight of the NLL in the loss: the covariance outputs learn from it alone (and Adam's step
         # does not depend on a gradient's scale), while the layers shared with the mean get
-        # weight × its gradient, so a small weight keeps the mean's features as the paper's loss makes them
+        # weight × its gradient (measured per model: uncertainty.py, RESULTS.md)
         self.uncertainty_weight = float(uncertainty_weight)
         self.n_out = U.n_outputs(uncertainty)  # 2 (mean) or 5 (mean + Cholesky factor): uncertainty.py
         if phi_weight < 0:

@@ -1,21 +1,17 @@
 """evaluate.py through the CLI on tiny runs made by train.py (issue 5)."""
 
 import json
-import subprocess
-import sys
 
 import h5py
 import numpy as np
 import pytest
 import yaml
 
-from tests.training.conftest import ROOT, artifacts, runs, train
+from tests.training.conftest import artifacts, run_entry, runs, train
 
 
 def evaluate(tmp_path, *overrides):
-    cmd = [sys.executable, "evaluate.py", f"logger.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}",
-           f"hydra.run.dir={tmp_path / 'eval'}", *overrides]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return run_entry(tmp_path, ["evaluate.py"], *overrides, run_dir="eval")
 
 
 @pytest.fixture(scope="module")
@@ -160,10 +156,8 @@ def test_predict_a_wall_profile_with_calibrated_intervals(wall_run, small_data, 
         x, mz = f["x_nm"][:], f["mz"][i]
     table = tmp_path / "wall.txt"
     np.savetxt(table, np.stack([x, -mz], 1), header="x_nm mz", comments="")
-    out = subprocess.run([sys.executable, "-m", "spsll.predict", f"input={table}", f"run_id={run_id}",
-                          f"logger.tracking_uri=sqlite:///{tmp / 'mlflow.db'}", "refine=false",
-                          f"hydra.run.dir={tmp_path / 'p'}", f"output={tmp_path / 'p.json'}"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    out = run_entry(tmp, ["-m", "spsll.predict"], f"input={table}", f"run_id={run_id}", "refine=false",
+                    f"output={tmp_path / 'p.json'}", run_dir="predict")
     assert out.returncode == 0, out.stderr[-2000:]
     assert "mirrored" in out.stdout + out.stderr and "calibrated on the run's validation split" in out.stdout
     res = json.loads((tmp_path / "p.json").read_text())["network"]

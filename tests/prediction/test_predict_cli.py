@@ -1,20 +1,16 @@
 """``python -m spsll.predict`` on CSV files written here, against tiny runs made by train.py (issue 7)."""
 
 import json
-import subprocess
-import sys
 
 import h5py
 import numpy as np
 import pytest
 
-from tests.training.conftest import ROOT, runs, train
+from tests.training.conftest import run_entry, runs, train
 
 
 def predict(tmp, *overrides):
-    cmd = [sys.executable, "-m", "spsll.predict", f"logger.tracking_uri=sqlite:///{tmp / 'mlflow.db'}",
-           f"hydra.run.dir={tmp / 'predict'}", *overrides]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return run_entry(tmp, ["-m", "spsll.predict"], *overrides, run_dir="predict")
 
 
 @pytest.fixture(scope="module")

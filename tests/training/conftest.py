@@ -19,6 +19,14 @@ def train(tmp_path, *overrides, multirun=False, timeout=600, env=None):
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def run_entry(tmp_path, entry: list[str], *overrides, run_dir: str, timeout=600):
+    """Run a Hydra entry point (``["evaluate.py"]``, ``["-m", "spsll.predict"]``) against the MLflow
+    store under ``tmp_path``."""
+    cmd = [sys.executable, *entry, f"logger.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}",
+           f"hydra.run.dir={tmp_path / run_dir}", *overrides]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
 def runs(tmp_path):
     client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     exp = client.get_experiment_by_name("spsll")

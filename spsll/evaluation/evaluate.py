@@ -200,25 +200,29 @@ def evaluate(cfg: dict, ckpt: Path, data_path: str, *, batch_size: int = 256, cl
     return summary, figs
 
 
-def _calibration(test: dict, val: dict | None, n: int, keys=("params_nm", "std_nm", "std_phi", "std_T_nm"),
-                 ) -> tuple[dict, dict, dict | None]:
+def _spreads(d: dict, n: int) -> dict[str, np.ndarray]:
+    """Stated standard deviations of σ, τ, φ, T of the first ``n`` samples of a prediction dict."""
+    sd = np.asarray(d["std_nm"])[:n]
+    return {"sigma": sd[:, 0], "tau": sd[:, 1], "phi": np.asarray(d["std_phi"])[:n],
+            "T": np.asarray(d["std_T_nm"])[:n]}
+
+
+def _z(d: dict, n: int) -> dict[str, np.ndarray]:
+    s = _spreads(d, n)
+    return M.z_scores(np.asarray(d["params_nm"])[:n], np.asarray(d["true_params"])[:n],
+                      np.stack([s["sigma"], s["tau"]], 1), s["phi"], s["T"])
+
+
+def _calibration(test: dict, val: dict | None, n: int) -> tuple[dict, dict, dict | None]:
     """Coverage of stated intervals on the first ``n`` test samples, raw and after scaling by the
     factors fitted on the validation split (``val``, same keys; None or empty: no calibration)."""
-    def z(d, m):
-        return M.z_scores(*(np.asarray(d[k])[:m] for k in keys[:1]), np.asarray(d["true_params"])[:m],
-                          *(np.asarray(d[k])[:m] for k in keys[1:]))
-
-    zt = z(test, n)
+    zt = _z(test, n)
     m = 0 if val is None else min(n, len(val["true_params"]))
-    scales = M.fit_scales(z(val, m)) if m else None
-    args = [np.asarray(test[k])[:n] for k in keys]
-    info = {"n_test": n, "n_val": m, "scales": scales,
-            "coverage_raw": M.coverage(args[0], test["true_params"][:n], *args[1:]),
-            "coverage": M.coverage(args[0], test["true_params"][:n], *args[1:], scales) if scales else None,
-            "median_sd": {q: float(np.median(np.asarray(test[k])[:n] if k != "std_nm" else
-                                             np.asarray(test[k])[:n, i]) * (scales[q] if scales else 1.0))
-                          for q, k, i in (("sigma", "std_nm", 0), ("tau", "std_nm", 1), ("phi", "std_phi", 0),
-                                          ("T", "std_T_nm", 0))}}
+    scales = M.fit_scales(_z(val, m)) if m else None
+    info = {"n_test": n, "n_val": m, "scales": scales, "coverage_raw": M.coverage_from_z(zt),
+            "coverage": M.coverage_from_z(zt, scales) if scales else None,
+            "median_sd": {q: float(np.median(v)) * (scales[q] if scales else 1.0)
+                          for q, v in _spreads(test, n).items()}}
     return info, zt, scales
 
 
@@ -231,12 +235,12 @@ def _calibration_metrics(prefix: str, info: dict) -> dict[str, float]:
     return out
 
 
-def _refine_split(task: str, data_path: str, out: dict, n: int, dm, opts: dict):
+def _refine_split(task: str, physics, out: dict, n: int, dm, opts: dict):
     if task == "dispersion":
         observed = {"dispersion": out["true_dispersion"][:n], "k_rad_per_nm": np.asarray(dm.data_info["k_rad_per_nm"])}
     else:
         observed = {"mz": out["true_mz"][:n], "width_nm": out["true_width_nm"][:n]}
-    return refine_predictions(task, dataset_physics(data_path), observed, out["params_nm"][:n],
+    return refine_predictions(task, physics, observed, out["params_nm"][:n],
                               forward=opts.get("forward", "solver"), surrogate=opts.get("surrogate"),
                               prior_weight=float(opts.get("prior_weight", 0.01)), steps=opts.get("steps"))
 
@@ -244,9 +248,10 @@ def _refine_split(task: str, data_path: str, out: dict, n: int, dm, opts: dict):
 def _refine(task: str, data_path: str, out: dict, val: dict, dm, opts: dict):
     """Refine the first n test samples, and as many validation samples to calibrate the intervals."""
     n = len(out["params_nm"]) if not opts.get("samples") else min(int(opts["samples"]), len(out["params_nm"]))
-    r = _refine_split(task, data_path, out, n, dm, opts)
+    physics = dataset_physics(data_path)
+    r = _refine_split(task, physics, out, n, dm, opts)
     m = min(n, len(val["params_nm"]))
-    rv = _refine_split(task, data_path, val, m, dm, opts) if m else None
+    rv = _refine_split(task, physics, val, m, dm, opts) if m else None
 
     def as_dict(res, d, k):
         return {"params_nm": res.params_nm, "std_nm": res.std_nm, "std_phi": res.std_phi, "std_T_nm": res.std_T_nm,

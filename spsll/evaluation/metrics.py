@@ -57,14 +57,18 @@ def fit_scales(z: dict[str, np.ndarray]) -> dict[str, float]:
     return {name: float(np.quantile(v, ONE_SD)) for name, v in z.items()}
 
 
+def coverage_from_z(z: dict[str, np.ndarray], scales: dict[str, float] | None = None) -> dict[str, float]:
+    """Fraction of samples within ±1 and ±2 stated sd (times ``scales`` when given) per quantity;
+    calibrated Gaussian intervals give 0.683 and 0.954."""
+    out = {}
+    for name, v in z.items():
+        v = v / (scales[name] if scales else 1.0)
+        out[f"{name}_1sd"] = float((v <= 1).mean())
+        out[f"{name}_2sd"] = float((v <= 2).mean())
+    return out
+
+
 def coverage(pred_nm: np.ndarray, true_nm: np.ndarray, std_nm: np.ndarray, std_phi: np.ndarray,
              std_T_nm: np.ndarray, scales: dict[str, float] | None = None) -> dict[str, float]:
-    """Fraction of samples whose truth lies within ±1 and ±2 stated standard deviations (times
-    ``scales`` when given), per quantity (σ, τ, φ, T); calibrated Gaussian intervals give 0.683
-    and 0.954."""
-    out = {}
-    for name, z in z_scores(pred_nm, true_nm, std_nm, std_phi, std_T_nm).items():
-        z = z / (scales[name] if scales else 1.0)
-        out[f"{name}_1sd"] = float((z <= 1).mean())
-        out[f"{name}_2sd"] = float((z <= 2).mean())
-    return out
+    """:func:`coverage_from_z` of the predictions' z-scores (σ, τ, φ, T)."""
+    return coverage_from_z(z_scores(pred_nm, true_nm, std_nm, std_phi, std_T_nm), scales)

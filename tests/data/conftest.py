@@ -16,11 +16,12 @@ def load_yaml(rel):
     return OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / rel), resolve=True)
 
 
-def make_request(kind, path, seed=0, solver="spsll", **overrides) -> GenerationRequest:
+def make_request(kind, path, seed=0, solver="spsll", solver_overrides=None, **overrides) -> GenerationRequest:
     base = load_yaml(f"dataset/{kind}.yaml")
     base.update(path=str(path), **overrides)
+    solver_cfg = {**load_yaml(f"solver/{solver}.yaml"), **(solver_overrides or {})}
     return GenerationRequest(dataset_config(base), load_yaml("material/fept.yaml"),
-                             SolverConfig.from_config(load_yaml(f"solver/{solver}.yaml")), seed)
+                             SolverConfig.from_config(solver_cfg), seed)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Scaling benchmark (issue 6): prints every figure of BENCHMARKS.md's "Scaling out" section in one run.
+"""Scaling benchmark: prints every figure of BENCHMARKS.md's "Scaling out" section in one run.
 
 1. Solver: one RK4 step of the LL equation (spsll solver, eager) for batch sizes B and chain lengths
    N: time per step and cell-updates per second, i.e. how the cost grows with the work B·N.
@@ -28,7 +28,7 @@ import torch
 
 from spsll.physics.llg import integrate
 from spsll.physics.material import Material
-from spsll.physics.solver import SolverConfig, build_system
+from spsll.physics.solvers import SolverConfig, build_system
 
 ROOT = Path(__file__).resolve().parents[1]
 NM = 1e-9
@@ -93,7 +93,7 @@ def ddp_scaling(tmp: Path, epochs: int, batch: int):
           f"{epochs} epochs; {load()}")
     print("| processes x threads | s/epoch (epochs 2+, median) | samples/s | whole command |")
     print("|---|---|---|---|")
-    common = ["model=width_regressor", f"trainer.max_epochs={epochs}", "model.early_stopping_patience=1000"]
+    common = ["model=width_regressor", f"trainer.max_epochs={epochs}", "early_stopping.patience=1000"]
     runs = {"1 x 1": ["threads=1", f"data.batch_size={batch}"],
             "1 x 2": ["threads=2", f"data.batch_size={batch}"],
             "2 x 1 (trainer=ddp)": ["threads=1", "trainer=ddp", f"data.batch_size={batch // 2}"]}
@@ -112,7 +112,7 @@ def sweep_scaling(tmp: Path):
     print("| jobs at a time | wall time of the sweep | per job |")
     print("|---|---|---|")
     common = ["hydra/launcher=joblib", "model=width_regressor", "threads=1", "data.batch_size=256",
-              "trainer.max_epochs=2", "+trainer.limit_train_batches=20", "model.lr=1e-3,5e-4,2e-4,1e-4"]
+              "trainer.max_epochs=2", "+trainer.limit_train_batches=20", "optimizer.lr=1e-3,5e-4,2e-4,1e-4"]
     for n in (1, 2):
         wall = train(tmp / f"sweep{n}.db", tmp / f"sweep{n}", *common, f"hydra.launcher.n_jobs={n}", multirun=True)
         print(f"| {n} | {wall:.1f} s | {wall / 4:.1f} s |")

@@ -1,4 +1,4 @@
-"""Solver benchmark (issue 2, SPEC §5): prints every figure of BENCHMARKS.md in one run.
+"""Solver benchmark (targets: docs/physics.md#targets): prints every figure of BENCHMARKS.md in one run.
 
 1. Cost of one LL right-hand side (field evaluation + Eq. 1) vs the bare rfft/irfft pair of the
    same (B, 3, N) tensor, eager and torch.compile'd.
@@ -17,11 +17,11 @@ import time
 
 import torch
 
-from spsll.physics.dispersion import DispersionSettings, simulate_dispersions
-from spsll.physics.domain_wall import relax_domain_walls
 from spsll.physics.llg import _rk4_step, choose_time_step, effective_field, ll_rhs, rk4_stepper
 from spsll.physics.material import Material
-from spsll.physics.solver import SolverConfig, build_system
+from spsll.physics.measure.dispersion import DispersionSettings, simulate_dispersions
+from spsll.physics.measure.domain_wall import relax_domain_walls
+from spsll.physics.solvers import SolverConfig, build_system
 
 NM = 1e-9
 
@@ -69,7 +69,7 @@ def field_cost(mat, dtype):
     sys_ = build_system(cfg, mat, N, sig, tau, alpha=0.001)
     m = torch.randn(B, 3, N, dtype=cfg.torch_dtype)
     m /= m.norm(dim=1, keepdim=True)
-    ex, zc, gm = sys_.exchange, sys_.local.z_coefficient, mat.gamma_mu0
+    ex, zc, gm = sys_.exchange, sys_.z_coefficient, mat.gamma_mu0
     dt = torch.tensor(1e-15, dtype=m.dtype)
 
     def rhs(m):
@@ -102,7 +102,7 @@ def throughput(mat, dtype):
         m[:, 2] = 1
         m[:, 0, N // 2] = 0.01
         m /= m.norm(dim=1, keepdim=True)
-        ex, zc = sys_.exchange, sys_.local.z_coefficient
+        ex, zc = sys_.exchange, sys_.z_coefficient
         res = []
         args = (m, torch.tensor(dt, dtype=m.dtype), ex.kernel, ex.weight, zc, None, mat.gamma_mu0, 0.001)
         for label, step in (("eager", _rk4_step), ("compiled", rk4_stepper(True))):

@@ -1,4 +1,4 @@
-"""Training throughput of each model on this machine (issue 4): samples/s of a training step
+"""Training throughput of each model on this machine: samples/s of a training step
 (forward + backward + Adam) at the default batch size, on the paper-size datasets, and the implied
 time of a paper-scale training (epochs as in conf/experiment/paper_*.yaml).
 
@@ -14,19 +14,21 @@ import time
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
+from hydra import compose, initialize_config_dir
 
 from spsll.data.datamodule import SPSLLDataModule
 from spsll.models import MODELS, build_model
+from spsll.training.config_checks import model_kwargs as config_model_kwargs
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_EPOCHS = {"inverse_cnn": 200, "tfc_pinn": 200, "width_regressor": 200}
 
 
 def model_kwargs(name):
-    cfg = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "model" / f"{name}.yaml"))
-    cfg.pop("defaults", None)
-    return {k: v for k, v in cfg.items() if k not in ("name", "early_stopping_patience")}
+    """The model's arguments as train.py builds them (its config, optimizer and scheduler)."""
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=[f"model={name}", f"trainer.max_epochs={PAPER_EPOCHS[name]}"])
+    return config_model_kwargs(cfg)
 
 
 def bench(name, steps, batch_size):

@@ -1,4 +1,4 @@
-"""σ, τ, φ, T with an uncertainty from your own measurement (thin Hydra entry point, issue 7).
+"""σ, τ, φ, T with an uncertainty from your own measurement (thin Hydra entry point).
 
     python -m spsll.predict input=my_dispersion.csv run_id=<inverse_cnn run>     # k (rad/nm), f (THz)
     python -m spsll.predict input=my_wall.csv run_id=<width_regressor run>       # x (nm), m_z

@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from spsll.data.config import dataset_config
 from spsll.data.generation import GenerationRequest, generate, merge_shards
 from spsll.physics.material import Material
-from spsll.physics.solver import SolverConfig
+from spsll.physics.solvers import SolverConfig
 
 log = logging.getLogger("generate")
 

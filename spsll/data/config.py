@@ -14,8 +14,8 @@ from typing import Any
 
 from omegaconf import MISSING, OmegaConf
 
-from spsll.physics.dispersion import DispersionSettings
-from spsll.physics.domain_wall import WallSettings
+from spsll.physics.measure.dispersion import DispersionSettings
+from spsll.physics.measure.domain_wall import WallSettings
 
 KINDS = ("dispersion", "domain_wall")
 SAMPLINGS = ("uniform", "lhs", "sobol", "explicit")
@@ -29,7 +29,7 @@ class ShardConfig:
 
 @dataclass
 class DispersionMeasurement:
-    n_cells: int = 500  # N is part of the model (SPEC §1.3): √P_cont scales with √Δk
+    n_cells: int = 500  # N is part of the model (docs/physics.md#discretisation): √P_cont scales with √Δk
     pulse_amplitude: float = 0.01
     pulse_width_cells: float = 1.0
     alpha: float = 0.001

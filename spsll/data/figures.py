@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from spsll.data.reader import load
-from spsll.physics import plots
+from spsll.figures import physics as plots
 from spsll.physics.material import Material
 
 
@@ -28,7 +28,7 @@ def dataset_figures(path, material: Material, n_examples: int = 4) -> list[Path]
         written.append(plots.save(plots.plot_dispersion_curves(k, curves, material),
                                   out_dir / "dispersions.png"))
         if "spectrum" in data:
-            from spsll.physics.dispersion import DispersionResult
+            from spsll.physics.measure.dispersion import DispersionResult
 
             for j, i in enumerate(idx[:2]):
                 res = DispersionResult(k=k, freq=torch.as_tensor(data["freq_thz"][i : i + 1]) * 1e12,

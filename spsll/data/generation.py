@@ -1,4 +1,4 @@
-"""Chunked, resumable, shardable generation of the SPS-LL datasets into HDF5 (SPEC §2, §7).
+"""Chunked, resumable, shardable generation of the SPS-LL datasets into HDF5 (docs/data.md#generation).
 
 Every chunk of ``chunk_size`` samples is computed in one batched physics call, written, flushed and
 then marked done in ``chunk_done``; a killed run resumes at the first chunk not done and, because
@@ -6,6 +6,9 @@ chunk boundaries and (σ, τ) depend only on the config and the seed, produces t
 as an uninterrupted run. Shards take every ``count``-th chunk, so merged shards equal one run too.
 The file is written as ``<path>.partial`` and renamed to ``<path>`` with ``complete = True`` at the
 very end; an existing complete file is never touched unless the new one is complete.
+
+A little over 300 lines: writing a file, resuming it and merging shards into it share the layout
+(``_create``) and the request check, and are kept together so that they cannot drift apart.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import h5py
@@ -34,13 +37,13 @@ from spsll.data.hdf5 import (
     shard_path,
 )
 from spsll.data.sampling import make_split, sample_parameters
-from spsll.physics.dispersion import simulate_dispersions
-from spsll.physics.domain_wall import relax_domain_walls
 from spsll.physics.material import Material
-from spsll.physics.solver import SolverConfig
+from spsll.physics.measure.dispersion import simulate_dispersions
+from spsll.physics.measure.domain_wall import relax_domain_walls
+from spsll.physics.solvers import SolverConfig
+from spsll.units import NM
 
 log = logging.getLogger(__name__)
-NM = 1e-9
 
 
 @dataclass
@@ -62,7 +65,7 @@ class GenerationRequest:
         d = self.dataset.to_dict()
         d.pop("path")
         d.pop("shard")
-        s = asdict(self.solver)
+        s = self.solver.to_dict()
         s.pop("device")  # where it runs does not change what is computed (float tolerance aside)
         return canonical_yaml({"dataset": d, "material": dict(self.material), "solver": s,
                                "seed": int(self.seed)})
@@ -119,7 +122,7 @@ def _create(path: Path, req: GenerationRequest, first: dict, n: int, chunk_ids, 
         "request": req.request_yaml(), "request_hash": request_hash(req.request_yaml()),
         "seed": int(req.seed), "n_samples": int(req.dataset.n_samples),
         "material": canonical_yaml(dict(req.material)),
-        "solver_settings": canonical_yaml(asdict(req.solver)),
+        "solver_settings": canonical_yaml(req.solver.to_dict()),
         "shard_index": int(req.dataset.shard.index), "shard_count": int(req.dataset.shard.count),
         **provenance(),
     })
@@ -165,6 +168,40 @@ def generate(req: GenerationRequest, *, resolved_yaml: str = "", overwrite: bool
         return _write(req, target, resolved_yaml, overwrite, progress)
 
 
+def _open_partial(part: Path, req: GenerationRequest, overwrite: bool) -> h5py.File | None:
+    """The interrupted generation at ``part`` to resume, or None to start afresh (none, unreadable, or
+    another config with ``overwrite``); another config without ``overwrite`` is refused."""
+    if not part.exists():
+        return None
+    try:
+        f = h5py.File(part, "r+")
+    except OSError:
+        log.warning("%s is unreadable (killed while creating it?): starting afresh", part)
+        part.unlink()
+        return None
+    if f.attrs.get("request") == req.request_yaml():
+        return f
+    f.close()
+    if not overwrite:
+        raise DatasetError(f"an interrupted generation with a different config left {part}; pass "
+                           "overwrite=true to discard it, or rerun that generation's command")
+    part.unlink()
+    return None
+
+
+def _finish(f: h5py.File, req: GenerationRequest, index: np.ndarray, seconds: float) -> None:
+    """The split of this file's samples, a warning for unconverged walls, and the complete flag."""
+    ds = req.dataset
+    f["split"] = make_split(ds.n_samples, ds.split, req.seed)[index]
+    f["split"].attrs["units"] = SAMPLE_FIELDS[ds.kind]["split"]
+    if ds.kind == "domain_wall":
+        n_bad = int((~f["converged"][:]).sum())
+        if n_bad:
+            log.warning("%d of %d walls did not reach the torque tolerance (flag 'converged')", n_bad, len(index))
+    f.attrs["complete"] = True
+    f.attrs["generation_seconds"] = float(seconds)
+
+
 def _write(req, target, resolved_yaml, overwrite, progress) -> Path:
     ds = req.dataset
     material = Material.from_config(req.material)
@@ -176,22 +213,7 @@ def _write(req, target, resolved_yaml, overwrite, progress) -> Path:
     n_local = len(index)
     part = partial_path(target)
 
-    f = None
-    if part.exists():
-        try:
-            f = h5py.File(part, "r+")
-            if f.attrs.get("request") != req.request_yaml():
-                f.close()
-                f = None
-                if not overwrite:
-                    raise DatasetError(
-                        f"an interrupted generation with a different config left {part}; pass "
-                        "overwrite=true to discard it, or rerun that generation's command")
-                part.unlink()
-        except OSError:
-            log.warning("%s is unreadable (killed while creating it?): starting afresh", part)
-            f = None
-            part.unlink()
+    f = _open_partial(part, req, overwrite)
     offsets = np.cumsum([0] + [min(ds.chunk_size, ds.n_samples - c * ds.chunk_size) for c in chunk_ids])
     try:
         done = f["chunk_done"][:].astype(bool) if f is not None else np.zeros(len(chunk_ids), bool)
@@ -222,15 +244,7 @@ def _write(req, target, resolved_yaml, overwrite, progress) -> Path:
             f.flush()
             bar.update(hi - lo)
         bar.close()
-        f["split"] = make_split(ds.n_samples, ds.split, req.seed)[index]
-        f["split"].attrs["units"] = SAMPLE_FIELDS[ds.kind]["split"]
-        if ds.kind == "domain_wall":
-            n_bad = int((~f["converged"][:]).sum())
-            if n_bad:
-                log.warning("%d of %d walls did not reach the torque tolerance (flag 'converged')",
-                            n_bad, n_local)
-        f.attrs["complete"] = True
-        f.attrs["generation_seconds"] = float(time.perf_counter() - t0)
+        _finish(f, req, index, time.perf_counter() - t0)
         f.close()
         f = None
     except OSError as err:

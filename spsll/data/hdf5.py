@@ -1,4 +1,4 @@
-"""The HDF5 layout of SPEC §7, provenance attributes, file locks and shard naming.
+"""The HDF5 layout (docs/data.md#layout), provenance attributes, file locks and shard naming.
 
 A dataset file is written as ``<path>.partial`` and renamed to ``<path>`` only when every chunk is
 in and the ``complete`` attribute is set, so a file at ``<path>`` is complete by construction and

@@ -10,17 +10,9 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from spsll.evaluation.evaluate import (
-    EvaluationError,
-    config_next_to,
-    evaluate,
-    fetch_run,
-    load_model,
-    log_to_run,
-    loss_history_figure,
-    write_summary,
-)
+from spsll.evaluation.evaluate import EvaluationError, evaluate, log_to_run, loss_history_figure, write_summary
 from spsll.tracking.mlflow_run import resolve_tracking_uri
+from spsll.tracking.runs import config_next_to, fetch_run, load_model
 
 log = logging.getLogger("evaluate")
 

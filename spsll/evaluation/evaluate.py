@@ -1,4 +1,4 @@
-"""Held-out evaluation of a trained run (issue 5): rebuild model and data from the run itself,
+"""Held-out evaluation of a trained run: rebuild model and data from the run itself,
 score the **test** split only, log ``test/...`` metrics and figures to that run, return a summary.
 
 The closed loop of the width regressor relaxes walls at the predicted (σ, τ) with the solver,
@@ -14,70 +14,25 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from spsll.data.datamodule import SPSLLDataModule
 from spsll.data.hdf5 import DatasetError
+from spsll.data.provenance import physics_of_dataset
 from spsll.evaluation import metrics as M
 from spsll.evaluation.paper_cases import PAPER_CASES_NM, case_figure
-from spsll.evaluation.refine import dataset_physics, refine_predictions
+from spsll.evaluation.refine import refine_predictions
 from spsll.models import MODELS
+from spsll.physics.measure.domain_wall import relax_domain_walls
 from spsll.tracking import figures as F
+from spsll.tracking import runs
+from spsll.tracking.runs import load_model
+from spsll.units import NM
 
 log = logging.getLogger("evaluate")
-CALIBRATION_FILE = "calibration.json"  # validation-fitted interval scales {"network"|"refined_<forward>": {q: s}}
 
 
 class EvaluationError(RuntimeError):
     """The run, checkpoint or data to evaluate is missing or inconsistent."""
-
-
-def _client(uri):
-    import mlflow
-
-    return mlflow.MlflowClient(uri)
-
-
-def fetch_run(run_id: str, uri: str, workdir: Path) -> tuple[dict, Path, str]:
-    """(config, checkpoint path, dataset path) of an MLflow run."""
-    from mlflow.exceptions import MlflowException
-
-    client = _client(uri)
-    try:
-        run = client.get_run(run_id)
-    except MlflowException as err:
-        raise EvaluationError(f"no MLflow run {run_id!r} in {uri}") from err
-    try:
-        cfg_file = client.download_artifacts(run_id, "config.yaml", str(workdir))
-    except (MlflowException, OSError) as err:
-        raise EvaluationError(f"run {run_id} has no config.yaml artifact (not made by train.py?)") from err
-    ckpts = [a.path for a in client.list_artifacts(run_id, "checkpoints") if a.path.endswith(".ckpt")]
-    if not ckpts:
-        raise EvaluationError(f"run {run_id} has no checkpoint artifact (checkpoints/*.ckpt); it cannot be "
-                              f"evaluated (status {run.info.status})")
-    ckpt = Path(client.download_artifacts(run_id, sorted(ckpts)[-1], str(workdir)))
-    cfg = yaml.safe_load(Path(cfg_file).read_text())
-    data = run.data.tags.get("dataset_path") or cfg["dataset"]["path"]
-    return cfg, ckpt, data
-
-
-def config_next_to(ckpt: Path) -> dict:
-    """train.py writes config.yaml next to the checkpoints folder of its output directory."""
-    cfg = ckpt.resolve().parent.parent / "config.yaml"
-    if not cfg.exists():
-        raise EvaluationError(f"no config.yaml next to {ckpt} (expected {cfg}); pass run_id= instead")
-    return yaml.safe_load(cfg.read_text())
-
-
-def load_model(name: str, ckpt: Path):
-    if name not in MODELS:
-        raise EvaluationError(f"config names model {name!r}, not one of {sorted(MODELS)}")
-    try:
-        model = MODELS[name].load_from_checkpoint(str(ckpt), map_location="cpu")
-    except (RuntimeError, TypeError, KeyError, ValueError) as err:
-        raise EvaluationError(f"checkpoint {ckpt} does not match model {name} ({type(err).__name__}: "
-                              f"{str(err)[:300]})") from err
-    return model.eval()
 
 
 def predict(model, loader):
@@ -92,26 +47,16 @@ def predict(model, loader):
 
 
 def closed_loop_widths(data_path: str, params_nm: np.ndarray, chunk: int = 500) -> np.ndarray:
-    """Relax walls at predicted (σ, τ) with the dataset's own solver and settings → widths (nm)."""
-    import h5py
-
-    from spsll.data.config import WallMeasurement
-    from spsll.physics.domain_wall import relax_domain_walls
-    from spsll.physics.material import Material
-    from spsll.physics.solver import SolverConfig
-
-    with h5py.File(data_path, "r") as f:
-        req = yaml.safe_load(f.attrs["request"])
-    material = Material.from_config(req["material"])
-    solver = SolverConfig(**{**req["solver"], "device": "auto"})
-    settings = WallMeasurement(**req["dataset"]["measurement"]).settings()
+    """Relax walls at predicted (σ, τ) with the dataset's own physics (:mod:`spsll.data.provenance`) → widths (nm)."""
+    physics = physics_of_dataset(data_path)
+    material, solver, settings = physics.material, physics.solver, physics.settings
     p = np.array(params_nm, dtype=np.float64)
     p[:, 0] = np.clip(p[:, 0], 1e-3, None)  # σ > 0: a predicted σ ≤ 0 is the smallest material length
     p[:, 1] = np.clip(p[:, 1], 0.0, None)
     widths = []
     for lo in range(0, len(p), chunk):
-        s = torch.tensor(p[lo : lo + chunk, 0]) * 1e-9
-        t = torch.tensor(p[lo : lo + chunk, 1]) * 1e-9
+        s = torch.tensor(p[lo : lo + chunk, 0]) * NM
+        t = torch.tensor(p[lo : lo + chunk, 1]) * NM
         widths.append(relax_domain_walls(material, s, t, solver=solver, settings=settings).width_nm.cpu().numpy())
     return np.concatenate(widths)
 
@@ -146,58 +91,68 @@ def evaluate(cfg: dict, ckpt: Path, data_path: str, *, batch_size: int = 256, cl
     summary: dict = {"model": name, "checkpoint": str(ckpt), "dataset": str(data_path),
                      "n_test": int(len(dm.indices["test"]))}
     if "params_nm" in out:
-        pred, true = out["params_nm"], out["true_params"]
-        summary["metrics"] = M.inverse_metrics(pred, true)
-        pphi, pT = M.phi_T(pred)
-        tphi, tT = M.phi_T(true)
-        p4, t4 = np.stack([pred[:, 0], pred[:, 1], pphi, pT], 1), np.stack([true[:, 0], true[:, 1], tphi, tT], 1)
-        names, units = ["σ", "τ", "φ", "T"], ["nm", "nm", "", "nm"]
-        save(F.error_histograms(p4, t4, names, units), "test_error_hist.png")
-        save(F.predicted_vs_true(p4, t4, names, units), "test_pred_vs_true.png")
-        if task == "domain_wall" and closed_loop:
-            w_pred = closed_loop_widths(data_path, pred)
-            w_true = out["true_width_nm"]
-            err = w_pred - w_true
-            summary["metrics"].update(width_error_mean_nm=float(err.mean()), width_error_std_nm=float(err.std()),
-                                      width_error_mae_nm=float(np.abs(err).mean()))
-            save(F.error_histograms(w_pred[:, None], w_true[:, None], ["closed-loop width"], ["nm"]),
-                 "test_width_error_hist.png")
-            save(F.width_over_T(tT, w_true, w_pred), "test_width_over_T.png")
-        val = None
-        if "std_nm" in out or refine is not None:
-            val = predict(model, dm.val_dataloader())
-        if "std_nm" in out:
-            summary["calibration"], zt, scales = _calibration(out, val, len(out["params_nm"]))
-            summary["metrics"].update(_calibration_metrics("net", summary["calibration"]))
-            save(F.reliability(zt, scales, title="network"), "test_reliability.png")
-        if refine is not None:
-            summary["refine"], refined, zt, scales = _refine(task, data_path, out, val, dm, refine)
-            summary["metrics"].update({f"refined_{k}": v for k, v in summary["refine"]["after"].items()},
-                                      refine_seconds_per_sample=summary["refine"]["seconds_per_sample"],
-                                      **_calibration_metrics("refined", summary["refine"]["calibration"]))
-            n = len(refined)
-            rphi, rT = M.phi_T(refined)
-            r4 = np.stack([refined[:, 0], refined[:, 1], rphi, rT], 1)
-            save(F.predicted_vs_true(r4, t4[:n], names, units), "test_refined_pred_vs_true.png")
-            save(F.reliability(zt, scales, title="physics-refined (Laplace)"), "test_refined_reliability.png")
+        _inverse_summary(summary, save, model, task, out, dm, data_path, closed_loop, refine)
     else:
-        pred, true = out["dispersion_thz"], out["true_dispersion"]
-        m, per_k = M.dispersion_metrics(pred, true)
-        summary["metrics"] = m
-        summary["mae_per_k_thz"] = per_k.tolist()
-        k = np.asarray(dm.data_info["k_rad_per_nm"])
-        save(F.mae_per_k(k, per_k, split="test"), "test_mae_per_k.png")
-        save(F.error_histograms((pred - true).reshape(-1, 1), np.zeros((pred.size, 1)), ["f"], ["THz"]),
-             "test_error_hist.png")
-        n = min(3, len(pred))
-        save(F.dispersion_examples(k, pred[:n], true[:n], [f"test #{i}" for i in range(n)]),
-             "test_dispersion_examples.png")
-        if cases_nm is not None and len(cases_nm):
-            fig, maes = case_figure(model, data_path, cases_nm)
-            save(fig, "cases_spectrum.png")
-            summary["cases"] = [{"sigma_nm": float(c[0]), "tau_nm": float(c[1]), "mae_thz": e}
-                                for c, e in zip(cases_nm, maes, strict=True)]
+        _forward_summary(summary, save, model, out, dm, data_path, cases_nm)
     return summary, figs
+
+
+def _inverse_summary(summary, save, model, task, out, dm, data_path, closed_loop, refine) -> None:
+    """Metrics and figures of an inverse model: σ, τ, φ, T; closed-loop widths; calibration; refinement."""
+    pred, true = out["params_nm"], out["true_params"]
+    summary["metrics"] = M.inverse_metrics(pred, true)
+    pphi, pT = M.phi_T(pred)
+    tphi, tT = M.phi_T(true)
+    p4, t4 = np.stack([pred[:, 0], pred[:, 1], pphi, pT], 1), np.stack([true[:, 0], true[:, 1], tphi, tT], 1)
+    names, units = ["σ", "τ", "φ", "T"], ["nm", "nm", "", "nm"]
+    save(F.error_histograms(p4, t4, names, units), "test_error_hist.png")
+    save(F.predicted_vs_true(p4, t4, names, units), "test_pred_vs_true.png")
+    if task == "domain_wall" and closed_loop:
+        w_pred = closed_loop_widths(data_path, pred)
+        w_true = out["true_width_nm"]
+        err = w_pred - w_true
+        summary["metrics"].update(width_error_mean_nm=float(err.mean()), width_error_std_nm=float(err.std()),
+                                  width_error_mae_nm=float(np.abs(err).mean()))
+        save(F.error_histograms(w_pred[:, None], w_true[:, None], ["closed-loop width"], ["nm"]),
+             "test_width_error_hist.png")
+        save(F.width_over_T(tT, w_true, w_pred), "test_width_over_T.png")
+    val = None
+    if "std_nm" in out or refine is not None:
+        val = predict(model, dm.val_dataloader())
+    if "std_nm" in out:
+        summary["calibration"], zt, scales = _calibration(out, val, len(out["params_nm"]))
+        summary["metrics"].update(_calibration_metrics("net", summary["calibration"]))
+        save(F.reliability(zt, scales, title="network"), "test_reliability.png")
+    if refine is not None:
+        summary["refine"], refined, zt, scales = _refine(task, data_path, out, val, dm, refine)
+        summary["metrics"].update({f"refined_{k}": v for k, v in summary["refine"]["after"].items()},
+                                  refine_seconds_per_sample=summary["refine"]["seconds_per_sample"],
+                                  **_calibration_metrics("refined", summary["refine"]["calibration"]))
+        n = len(refined)
+        rphi, rT = M.phi_T(refined)
+        r4 = np.stack([refined[:, 0], refined[:, 1], rphi, rT], 1)
+        save(F.predicted_vs_true(r4, t4[:n], names, units), "test_refined_pred_vs_true.png")
+        save(F.reliability(zt, scales, title="physics-refined (Laplace)"), "test_refined_reliability.png")
+
+
+def _forward_summary(summary, save, model, out, dm, data_path, cases_nm) -> None:
+    """Metrics and figures of the forward model: per-k MAE, examples, and the paper's Fig. 3a–b cases."""
+    pred, true = out["dispersion_thz"], out["true_dispersion"]
+    m, per_k = M.dispersion_metrics(pred, true)
+    summary["metrics"] = m
+    summary["mae_per_k_thz"] = per_k.tolist()
+    k = np.asarray(dm.data_info["k_rad_per_nm"])
+    save(F.mae_per_k(k, per_k, split="test"), "test_mae_per_k.png")
+    save(F.error_histograms((pred - true).reshape(-1, 1), np.zeros((pred.size, 1)), ["f"], ["THz"]),
+         "test_error_hist.png")
+    n = min(3, len(pred))
+    save(F.dispersion_examples(k, pred[:n], true[:n], [f"test #{i}" for i in range(n)]),
+         "test_dispersion_examples.png")
+    if cases_nm is not None and len(cases_nm):
+        fig, maes = case_figure(model, data_path, cases_nm)
+        save(fig, "cases_spectrum.png")
+        summary["cases"] = [{"sigma_nm": float(c[0]), "tau_nm": float(c[1]), "mae_thz": e}
+                            for c, e in zip(cases_nm, maes, strict=True)]
 
 
 def _spreads(d: dict, n: int) -> dict[str, np.ndarray]:
@@ -248,7 +203,7 @@ def _refine_split(task: str, physics, out: dict, n: int, dm, opts: dict):
 def _refine(task: str, data_path: str, out: dict, val: dict, dm, opts: dict):
     """Refine the first n test samples, and as many validation samples to calibrate the intervals."""
     n = len(out["params_nm"]) if not opts.get("samples") else min(int(opts["samples"]), len(out["params_nm"]))
-    physics = dataset_physics(data_path)
+    physics = physics_of_dataset(data_path)
     r = _refine_split(task, physics, out, n, dm, opts)
     m = min(n, len(val["params_nm"]))
     rv = _refine_split(task, physics, val, m, dm, opts) if m else None
@@ -272,46 +227,24 @@ def _refine(task: str, data_path: str, out: dict, val: dict, dm, opts: dict):
 
 def loss_history_figure(run_id: str, uri: str, out: Path) -> Path | None:
     """Train/val loss per epoch from the run's metric history (paper Fig. 3c, 5c)."""
-    client = _client(uri)
-    hist = {}
-    for key in ("train/loss", "val/loss"):
-        points = client.get_metric_history(run_id, key)
-        epochs = {m.step: m.value for m in client.get_metric_history(run_id, "epoch")}
-        hist[key] = sorted((int(epochs.get(m.step, i)), m.value) for i, m in enumerate(points))
+    run_name, hist = runs.loss_history(run_id, uri)
     if not any(hist.values()):
         return None
-    fig = F.loss_curves(hist, title=client.get_run(run_id).info.run_name)
+    fig = F.loss_curves(hist, title=run_name)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     return out
 
 
 def log_to_run(run_id: str, uri: str, summary: dict, figs: list[Path], output: Path | None) -> None:
-    client = _client(uri)
-    for key, value in summary["metrics"].items():
-        if np.isfinite(value):
-            client.log_metric(run_id, f"test/{key}", float(value))
-    for p in figs:
-        client.log_artifact(run_id, str(p), "test")
-    if output is not None:
-        client.log_artifact(run_id, str(output), "test")
+    runs.log_results(run_id, uri, summary["metrics"], [*figs, *([output] if output is not None else [])], "test")
     scales = {}
     if (summary.get("calibration") or {}).get("scales"):
         scales["network"] = summary["calibration"]["scales"]
     if ((summary.get("refine") or {}).get("calibration") or {}).get("scales"):
         scales[f"refined_{summary['refine']['forward']}"] = summary["refine"]["calibration"]["scales"]
-    if scales:
-        # read back by ``python -m spsll.predict`` to state calibrated intervals; merged with what an
-        # earlier evaluation of the run logged (e.g. one with refine=true)
-        with tempfile.TemporaryDirectory() as tmp:
-            try:
-                old = json.loads(Path(client.download_artifacts(run_id, f"calibration/{CALIBRATION_FILE}",
-                                                                tmp)).read_text())
-            except Exception:  # noqa: BLE001  (none yet, or unreadable: start afresh)
-                old = {}
-            path = Path(tmp) / CALIBRATION_FILE
-            path.write_text(json.dumps({**old, **scales}, indent=2))
-            client.log_artifact(run_id, str(path), "calibration")
+    if scales:  # read back by ``python -m spsll.predict`` to state calibrated intervals
+        runs.log_calibration(run_id, uri, scales)
 
 
 def write_summary(summary: dict, output: Path) -> Path:

@@ -1,8 +1,11 @@
-"""Held-out metrics in physical units (SPEC §4): MAE, RMSE, R² per target; φ and T; per-k MAE."""
+"""Held-out metrics in physical units (docs/physics.md#scoring): MAE, RMSE, R² per target; φ and T;
+per-k MAE."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from spsll.units import correlation_length, material_fraction
 
 
 def regression_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
@@ -14,10 +17,9 @@ def regression_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
 
 
 def phi_T(params_nm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Material fraction φ = σ/(σ+τ) and defect density T = στ/(σ+τ) (nm)."""
+    """Material fraction φ and correlation length T (nm) of predictions (σ + τ floored at 1e-12 nm)."""
     s, t = params_nm[:, 0], params_nm[:, 1]
-    tot = np.clip(s + t, 1e-12, None)
-    return s / tot, s * t / tot
+    return material_fraction(s, t, floor=1e-12), correlation_length(s, t, floor=1e-12)
 
 
 def inverse_metrics(pred_nm: np.ndarray, true_nm: np.ndarray) -> dict[str, float]:

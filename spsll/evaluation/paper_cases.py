@@ -1,7 +1,7 @@
 """Paper Fig. 3a–b: the forward model's dispersion drawn over the SPS-LL 2D spectrum.
 
-For each (σ, τ) case the solver that made the dataset (its material, solver and measurement
-settings, read from the file's ``request`` attribute) simulates the dispersion with the cropped
+For each (σ, τ) case the physics that made the dataset (its material, solver, dtype and measurement
+settings, :mod:`spsll.data.provenance`) simulates the dispersion with the cropped
 |FFT| image kept; the trained ``tfc_pinn`` predicts f(k) for the same (σ, τ). The figure shows the
 spectrum (log colour), the analytic ideal curve (Eq. 6, red dashed) and the prediction (white),
 and the per-case MAE against the simulated peaks is returned with it.
@@ -10,40 +10,34 @@ and the per-case MAE against the simulated peaks is returned with it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
-import yaml
 from matplotlib.figure import Figure
+
+from spsll.data.provenance import physics_of_dataset
+from spsll.figures.physics import plot_dispersion_spectrum
+from spsll.physics.measure.dispersion import simulate_dispersions
+from spsll.units import NM
 
 #: the two cases of the paper's Fig. 3a and 3b, (σ, τ) in nm
 PAPER_CASES_NM = ((22.9, 3.0), (15.1, 12.4))
 
 
 def simulate_cases(data_path: str, cases_nm: Sequence[Sequence[float]], spectrum_max_thz: float = 12.0):
-    """DispersionResult (with spectra) and Material for ``cases_nm`` under the dataset's own settings."""
-    import h5py
-
-    from spsll.data.config import DispersionMeasurement
-    from spsll.physics.dispersion import simulate_dispersions
-    from spsll.physics.material import Material
-    from spsll.physics.solver import SolverConfig
-
-    with h5py.File(data_path, "r") as f:
-        req = yaml.safe_load(f.attrs["request"])
-    material = Material.from_config(req["material"])
-    solver = SolverConfig(**{**req["solver"], "device": "auto"})
-    meas = {**req["dataset"]["measurement"], "store_spectrum": True, "spectrum_max_thz": spectrum_max_thz}
-    settings = DispersionMeasurement(**meas).settings()
-    p = torch.tensor(np.asarray(cases_nm, dtype=np.float64)) * 1e-9
-    return simulate_dispersions(material, p[:, 0], p[:, 1], solver=solver, settings=settings), material
+    """DispersionResult (with spectra) and Material for ``cases_nm`` under the dataset's own physics
+    (material, solver, dtype and measurement, :mod:`spsll.data.provenance`)."""
+    physics = physics_of_dataset(data_path)
+    settings = replace(physics.measurement, store_spectrum=True, spectrum_max_thz=spectrum_max_thz).settings()
+    p = torch.tensor(np.asarray(cases_nm, dtype=np.float64)) * NM
+    return simulate_dispersions(physics.material, p[:, 0], p[:, 1], solver=physics.solver,
+                                settings=settings), physics.material
 
 
 def case_figure(model, data_path: str, cases_nm: Sequence[Sequence[float]] = PAPER_CASES_NM,
                 ) -> tuple[Figure, list[float]]:
     """One panel per case: spectrum, ideal curve, tfc_pinn prediction; returns (figure, MAE THz per case)."""
-    from spsll.physics.plots import plot_dispersion_spectrum
-
     cases = np.asarray(cases_nm, dtype=np.float64).reshape(-1, 2)
     if len(cases) == 0 or (cases[:, 0] <= 0).any() or (cases[:, 1] < 0).any():
         raise ValueError(f"cases must be [[sigma_nm > 0, tau_nm >= 0], ...], got {cases_nm!r}")

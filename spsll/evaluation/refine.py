@@ -2,7 +2,7 @@
 
 The misfit of one sample is the mean squared difference between the observation and the forward
 model, in the observation's own units, plus a weak pull towards the starting point (the inverse
-problem is ill-posed, SPEC §6: σ and τ separately are poorly determined, and without it a flat
+problem is ill-posed, docs/physics.md#identifiability: σ and τ separately are poorly determined, and without it a flat
 direction would let them wander):
 
     L(p) = ‖y − F(p)‖² / (K s²) + λ ‖(p − p₀)/p_scale‖²,   p = (log σ, log(τ + τ_floor))
@@ -14,7 +14,7 @@ Gauss–Newton: each step solves a 2 × 2 system, so a few tens of steps converg
 Forward models:
 
 * ``solver`` for dispersions: the solver's own closed-form small-amplitude dispersion
-  (:mod:`spsll.physics.linear_response`, exact for ``psll``/``spsll``), Jacobian by autograd.
+  (:mod:`spsll.physics.measure.linear_response`, exact for ``psll``/``spsll``), Jacobian by autograd.
 * ``surrogate`` for dispersions: the trained ``tfc_pinn``, Jacobian by autograd.
 * ``solver`` for walls: relaxed walls from :func:`relax_domain_walls` (the same solver, material and
   settings as the dataset); the Jacobian by forward differences, the 3 B walls of one step relaxed
@@ -30,7 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-NM = 1e-9
+from spsll.data.provenance import DataPhysics
+from spsll.physics.measure.domain_wall import relax_domain_walls
+from spsll.physics.measure.linear_response import has_linear_dispersion, linear_dispersion
+from spsll.units import NM
+
 TAU_FLOOR_NM = 0.05  # log(τ + floor): τ = 0 (no defects) stays reachable, gradients stay finite
 
 
@@ -173,8 +177,6 @@ def refine_dispersion(observed_thz, k_rad_per_nm, init_nm, forward_thz: Callable
 
 def solver_dispersion(material, n_cells: int, k_rad_per_nm, solver: str = "spsll"):
     """``forward_thz`` of the solver's closed-form dispersion on the dataset's k grid."""
-    from spsll.physics.linear_response import linear_dispersion
-
     k = torch.as_tensor(np.asarray(k_rad_per_nm), dtype=torch.float64) / NM
 
     def forward_thz(params_nm):
@@ -231,46 +233,7 @@ def refine_walls(observed_mz, observed_width_nm, init_nm, relax: Callable[[torch
                         *(x.numpy() for x in std))
 
 
-@dataclass
-class ForwardPhysics:
-    """What a forward model needs: the material, solver and measurement of the data, and the
-    (σ, τ) ranges (nm) the network was trained on."""
-
-    material: object
-    solver: object
-    measurement: object  # DispersionMeasurement | WallMeasurement
-    sigma_range_nm: tuple[float, float]
-    tau_range_nm: tuple[float, float]
-
-
-def _physics(material: dict, solver: dict, dataset: dict) -> ForwardPhysics:
-    from spsll.data.config import DispersionMeasurement, WallMeasurement
-    from spsll.physics.material import Material
-    from spsll.physics.solver import SolverConfig
-
-    meas = DispersionMeasurement if dataset["kind"] == "dispersion" else WallMeasurement
-    return ForwardPhysics(Material.from_config(material), SolverConfig.from_config({**solver, "device": "auto"}),
-                          meas(**dataset["measurement"]), tuple(map(float, dataset["sigma_nm"])),
-                          tuple(map(float, dataset["tau_nm"])))
-
-
-def dataset_physics(data_path: str) -> ForwardPhysics:
-    """The physics recorded in a dataset file (its generation request)."""
-    import h5py
-    import yaml
-
-    with h5py.File(data_path, "r") as f:
-        req = yaml.safe_load(f.attrs["request"])
-    return _physics(req["material"], req["solver"], req["dataset"])
-
-
-def config_physics(cfg: dict) -> ForwardPhysics:
-    """The physics of a training run's config (its material, solver and dataset groups): what
-    ``predict`` uses when the dataset file is not at hand."""
-    return _physics(cfg["material"], cfg["solver"], cfg["dataset"])
-
-
-def refine_predictions(task: str, physics: ForwardPhysics, observed: dict, init_nm: np.ndarray, *,
+def refine_predictions(task: str, physics: DataPhysics, observed: dict, init_nm: np.ndarray, *,
                        forward: str = "solver", surrogate=None, prior_weight: float = 0.01,
                        steps: int | None = None) -> RefineResult:
     """Refine inverse-model predictions ``init_nm`` of the observations in ``observed``
@@ -287,9 +250,7 @@ def refine_predictions(task: str, physics: ForwardPhysics, observed: dict, init_
                 raise ValueError("refine with forward=surrogate needs a trained tfc_pinn (surrogate_run_id=...)")
             fwd = surrogate_dispersion(surrogate)
         elif forward == "solver":
-            from spsll.physics.linear_response import DIAGONAL_SOLVERS
-
-            if solver.name not in DIAGONAL_SOLVERS:
+            if not has_linear_dispersion(solver.name):
                 raise ValueError(f"the dataset's solver {solver.name!r} has no closed-form dispersion; refine with "
                                  "forward=surrogate (a tfc_pinn trained on it)")
             fwd = solver_dispersion(material, meas.n_cells, observed["k_rad_per_nm"], solver.name)
@@ -299,8 +260,6 @@ def refine_predictions(task: str, physics: ForwardPhysics, observed: dict, init_
                                  prior_weight=prior_weight, steps=steps or 30, bounds_nm=bounds)
     if forward != "solver":
         raise ValueError("walls are refined through the solver only (forward=solver): there is no wall surrogate")
-    from spsll.physics.domain_wall import relax_domain_walls
-
     settings = meas.settings()
 
     def relax(p_nm):

@@ -1,9 +1,10 @@
-"""Neural-network models (SPEC §3): a registry of the LightningModules trained by train.py.
+"""Neural-network models (docs/physics.md#models): a registry of the LightningModules trained by train.py.
 
 Each class has ``task`` ("dispersion" or "domain_wall": the dataset kind it trains on),
 ``monitor = "val/loss"`` and ``monitor_mode = "min"``, takes ``data_info`` (train-split statistics
-and the material constants, plain Python values) plus its hyper-parameters as keyword arguments,
-and implements ``predict_physical(batch)`` (physical units) and ``val_outputs``.
+and the material constants, plain Python values) plus its hyper-parameters as keyword arguments
+(among them the ``optimizer`` and ``scheduler`` specs: :mod:`spsll.models.optimization`), and
+implements ``predict_physical(batch)`` (physical units) and ``val_outputs``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Shared pieces of the LightningModules (SPEC §3): ``data_info`` checks, normalisation, derived
-defect parameters and the common inverse-model training loop.
+"""Shared pieces of the LightningModules (docs/physics.md#models): ``data_info`` checks, normalisation, derived
+defect parameters, the optimizer and scheduler of every model (:class:`ModelBase`) and the common
+inverse-model training loop.
 
 Physics reaches the models only through ``data_info`` (plain Python floats and lists, saved with
 the hyper-parameters so that a checkpoint is self-contained); nothing here imports the solver.
@@ -10,7 +11,7 @@ Conventions
   (``params_mean``, ``params_std``); every metric is computed from de-normalised predictions.
 * Predictions of σ, τ are clamped at 0 nm (the physical range) before φ, T and the metrics are
   computed and in ``predict_physical`` (the loss uses the raw network output).
-* φ = σ/(σ+τ) is the material fraction, T = στ/(σ+τ) the defect density (SPEC §6).
+* φ = σ/(σ+τ) is the material fraction, T = στ/(σ+τ) the correlation length (docs/physics.md#identifiability).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from spsll.models import optimization
 from spsll.models import uncertainty as U
+from spsll.units import correlation_length, material_fraction
 
 #: keys every module needs
 PARAM_KEYS = ("params_mean", "params_std")
-#: metric monitored for the best checkpoint, early stopping and ReduceLROnPlateau
+#: metric monitored for the best checkpoint, early stopping and the learning-rate scheduler
 MONITOR = "val/loss"
 PHI_SCALE = 0.1  # unit of the optional φ term of the inverse models' loss
 MONITOR_MODE = "min"
@@ -112,10 +115,10 @@ def input_standardiser(info: Mapping[str, Any], mode: str, per_feature_keys: tup
 
 
 def phi_and_T(params_nm: Tensor, eps: float = 1e-12) -> tuple[Tensor, Tensor]:
-    """Material fraction φ = σ/(σ+τ) and defect density T = στ/(σ+τ) (nm) from (…, 2) [σ, τ]."""
+    """Material fraction φ and defect density (correlation length) T in nm from (…, 2) [σ, τ]; σ + τ is
+    floored at ``eps`` (predictions can be negative)."""
     sigma, tau = params_nm[..., 0], params_nm[..., 1]
-    total = (sigma + tau).clamp_min(eps)
-    return sigma / total, sigma * tau / total
+    return material_fraction(sigma, tau, floor=eps), correlation_length(sigma, tau, floor=eps)
 
 
 def inverse_metrics(pred_nm: Tensor, true_nm: Tensor) -> dict[str, Tensor]:
@@ -131,7 +134,24 @@ def inverse_metrics(pred_nm: Tensor, true_nm: Tensor) -> dict[str, Tensor]:
     }
 
 
-class InverseModelBase(pl.LightningModule):
+class ModelBase(pl.LightningModule):
+    """What every model shares: the monitored metric, and its optimizer and learning-rate scheduler
+    built from specs (``optimizer``, ``scheduler`` hyper-parameters; :mod:`spsll.models.optimization`)."""
+
+    monitor = MONITOR
+    monitor_mode = MONITOR_MODE
+    task: str = ""
+
+    def __init__(self, optimizer: Mapping[str, Any], scheduler: Mapping[str, Any] | None, name: str):
+        super().__init__()
+        self.optimizer_spec = optimization.check_spec(optimizer, "optimizer", name, optional=False)
+        self.scheduler_spec = optimization.check_spec(scheduler, "scheduler", name, optional=True)
+
+    def configure_optimizers(self):
+        return optimization.configure(self.parameters(), self.optimizer_spec, self.scheduler_spec, self.monitor)
+
+
+class InverseModelBase(ModelBase):
     """Common training/validation logic of the (observable → σ, τ) models.
 
     Subclasses define ``forward_normalised(batch) -> (B, n_out)`` normalised [σ, τ] (+ the
@@ -141,14 +161,10 @@ class InverseModelBase(pl.LightningModule):
     and keeps the epoch's physical predictions in ``self.val_outputs``.
     """
 
-    monitor = MONITOR
-    monitor_mode = MONITOR_MODE
-    task: str = ""
-
     def __init__(self, data_info: Mapping[str, Any], required: Iterable[str], name: str,
-                 lr: float, weight_decay: float, clamp_nonnegative: bool, phi_weight: float = 0.0,
-                 uncertainty: str = "none", uncertainty_weight: float = 1.0):
-        super().__init__()
+                 optimizer: Mapping[str, Any], scheduler: Mapping[str, Any] | None, clamp_nonnegative: bool,
+                 phi_weight: float = 0.0, uncertainty: str = "none", uncertainty_weight: float = 1.0):
+        super().__init__(optimizer, scheduler, name)
         if not uncertainty_weight > 0:
             raise ValueError(f"uncertainty_weight must be > 0, got {uncertainty_weight}")
         self.uncertainty = uncertainty
@@ -162,8 +178,6 @@ class InverseModelBase(pl.LightningModule):
         self.phi_weight = float(phi_weight)  # optional MSE on φ = σ/(σ+τ) (0: the paper's loss)
         self.data_info = check_data_info(data_info, required, name)
         self.params_norm = Standardiser(self.data_info["params_mean"], self.data_info["params_std"])
-        self.lr = float(lr)
-        self.weight_decay = float(weight_decay)
         self.clamp_nonnegative = bool(clamp_nonnegative)
         self.val_outputs: dict[str, Tensor] = {}
         self._val_chunks: dict[str, list[Tensor]] = {}
@@ -213,7 +227,7 @@ class InverseModelBase(pl.LightningModule):
             self.log(f"{split}/nll", nll, on_step=False, on_epoch=True, batch_size=target_nm.shape[0])
             loss = loss + self.uncertainty_weight * nll
         if self.phi_weight > 0:
-            # φ = σ/(σ+τ) is what the observables determine (SPEC §6); (φ̂ − φ) in units of 0.1
+            # φ = σ/(σ+τ) is what the observables determine (docs/physics.md#identifiability); (φ̂ − φ) in units of 0.1
             phi_hat, _ = phi_and_T(self.params_norm.denormalise(pred).clamp_min(1e-3))
             phi_true, _ = phi_and_T(target_nm)
             loss_phi = ((phi_hat - phi_true) / PHI_SCALE).pow(2).mean()
@@ -245,6 +259,3 @@ class InverseModelBase(pl.LightningModule):
             self._val_chunks.setdefault(key, []).append(val.detach().float().cpu())
         self.val_outputs = {k: torch.cat(v) for k, v in self._val_chunks.items()}
         return loss
-
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)

@@ -1,4 +1,4 @@
-"""inverse_cnn: dispersion (1 × K) → (σ, τ) (SPEC §3.1; paper Methods "CNN for dispersion relation
+"""inverse_cnn: dispersion (1 × K) → (σ, τ) (docs/physics.md#inverse-cnn; paper Methods "CNN for dispersion relation
 feature extraction").
 
 The dispersion (THz) is standardised with the train split's statistics, per k (``input_norm:
@@ -13,33 +13,34 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import torch
 from torch import Tensor
 
+from spsll.models import optimization
 from spsll.models.common import InverseModelBase, input_standardiser
 from spsll.models.nets import InverseCNN
 
-LR_SCHEDULES = ("constant", "cosine")
 REQUIRED_KEYS = ("params_mean", "params_std", "k_rad_per_nm", "dispersion_mean", "dispersion_std")
 
 
 class InverseCNNModel(InverseModelBase):
-    """LightningModule of inverse_cnn; the architecture defaults are the paper's."""
+    """LightningModule of inverse_cnn; the defaults are the paper's (Adam, a constant learning rate).
+
+    The configured default decays the rate to 0 over the training (``scheduler: cosine``), so that the
+    last epochs settle instead of jittering around the minimum at lr = 1e-3 (RESULTS.md).
+    """
 
     task = "dispersion"
 
     def __init__(self, data_info: Mapping[str, Any], channels: Sequence[int] = (64, 128, 256, 128),
                  kernel_sizes: Sequence[int] = (5, 5, 3, 3), n_pooled: int = 3,
                  dense: Sequence[int] = (512, 256, 64), dropout: float = 0.3, conv_dropout: float = 0.0,
-                 lr: float = 1e-3, weight_decay: float = 0.0, clamp_nonnegative: bool = True,
-                 phi_weight: float = 0.0, input_norm: str = "global", lr_schedule: str = "constant",
-                 uncertainty: str = "none", uncertainty_weight: float = 1.0):
-        super().__init__(data_info, REQUIRED_KEYS, "inverse_cnn", lr, weight_decay, clamp_nonnegative,
+                 clamp_nonnegative: bool = True, phi_weight: float = 0.0, input_norm: str = "global",
+                 uncertainty: str = "none", uncertainty_weight: float = 1.0,
+                 optimizer: Mapping[str, Any] | None = None, scheduler: Mapping[str, Any] | None = None):
+        optimizer, scheduler = optimization.plain_specs(optimizer, scheduler)  # saved with the hyper-parameters
+        super().__init__(data_info, REQUIRED_KEYS, "inverse_cnn", optimizer, scheduler, clamp_nonnegative,
                          phi_weight, uncertainty, uncertainty_weight)
         self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
-        if lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"inverse_cnn: lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
-        self.lr_schedule = lr_schedule
         self.input_norm = input_standardiser(
             self.data_info, input_norm, ("dispersion_mean_k", "dispersion_std_k"),
             (self.data_info["dispersion_mean"], self.data_info["dispersion_std"]), "inverse_cnn")
@@ -53,12 +54,3 @@ class InverseCNNModel(InverseModelBase):
 
     def forward_normalised(self, batch: Mapping[str, Tensor]) -> Tensor:
         return self(batch["dispersion"])
-
-    def configure_optimizers(self):
-        """Adam (paper); ``cosine`` anneals the rate to 0 over ``max_epochs``, so the last epochs
-        settle instead of jittering around the minimum at lr = 1e-3 (RESULTS.md)."""
-        opt = torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        if self.lr_schedule == "constant":
-            return opt
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(self.trainer.max_epochs)))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}

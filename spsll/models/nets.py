@@ -1,4 +1,4 @@
-"""Plain ``nn.Module`` networks of the three models (SPEC §3; paper Methods).
+"""Plain ``nn.Module`` networks of the three models (docs/physics.md#models; paper Methods).
 
 * :class:`ConvBlock` — Conv1d + BatchNorm + ReLU (+ MaxPool /2, + dropout): the building block.
 * :class:`InverseCNN` — dispersion (B, 1, K) → normalised (σ, τ) (paper, "CNN for dispersion
@@ -93,7 +93,7 @@ class InverseCNN(nn.Module):
 
 
 class TFCConstrainedExpression(nn.Module):
-    """The TFC constrained expression, paper Eq. 8 (SPEC §3 tfc_pinn):
+    """The TFC constrained expression, paper Eq. 8 (docs/physics.md#tfc-pinn):
 
         ω(k) = X [1 − cos(ka)] + f_gap + Σ_{n=1..n_corr} c_n b_n(k),
 

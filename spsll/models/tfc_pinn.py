@@ -1,5 +1,5 @@
 """tfc_pinn: (σ, τ) → dispersion ω(k) in THz, a TFC-constrained physics-informed network
-(SPEC §3.2; paper "Prediction of dispersion relations", Methods "Implementation of TFC").
+(docs/physics.md#tfc-pinn; paper "Prediction of dispersion relations", Methods "Implementation of TFC").
 
 Architecture (:class:`spsll.models.nets.TFCDispersionNet`): the scalar features — normalised σ, τ
 and, with ``derived_features`` (default), φ = σ/(σ+τ) and T/T_ref (T = στ/(σ+τ), T_ref the T of the
@@ -32,11 +32,11 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
-from spsll.models.common import MONITOR, MONITOR_MODE, Standardiser, check_data_info, phi_and_T
+from spsll.models import optimization
+from spsll.models.common import ModelBase, Standardiser, check_data_info, phi_and_T
 from spsll.models.nets import TFCConstrainedExpression, TFCDispersionNet
 
 REQUIRED_KEYS = ("params_mean", "params_std", "k_rad_per_nm", "dispersion_mean", "dispersion_std",
@@ -74,22 +74,21 @@ def physics_residuals(omega: Callable[[Tensor], Tensor], X: Tensor, lattice_cons
     return {"symmetry": symmetry, "boundary": boundary, "small_k": small_k}
 
 
-class TFCPINNModel(pl.LightningModule):
+class TFCPINNModel(ModelBase):
     """LightningModule of tfc_pinn (see the module docstring). Batches: {"params": (B, 2) nm,
     "dispersion": (B, K) THz}; ``predict_physical`` needs only "params"."""
 
     task = "dispersion"
-    monitor = MONITOR
-    monitor_mode = MONITOR_MODE
 
     def __init__(self, data_info: Mapping[str, Any], basis: str = "harmonic", n_corr: int = 5,
                  c_scale_thz: float = 0.1, derived_features: bool = True, cos_channel: bool = True,
                  channels: Sequence[int] = (32, 64, 64), kernel_sizes: Sequence[int] = (5, 5, 5),
                  pool_size: int = 4, head_hidden: Sequence[int] = (128, 64), dropout: float = 0.0,
-                 lr: float = 1e-3, weight_decay: float = 0.0, w_symmetry: float = 0.1,
-                 w_boundary: float = 0.1, w_small_k: float = 0.1,
-                 small_k_points: Sequence[float] = (0.02, 0.05, 0.1), normalise_data_loss: bool = False):
-        super().__init__()
+                 w_symmetry: float = 0.1, w_boundary: float = 0.1, w_small_k: float = 0.1,
+                 small_k_points: Sequence[float] = (0.02, 0.05, 0.1), normalise_data_loss: bool = False,
+                 optimizer: Mapping[str, Any] | None = None, scheduler: Mapping[str, Any] | None = None):
+        optimizer, scheduler = optimization.plain_specs(optimizer, scheduler)  # saved with the hyper-parameters
+        super().__init__(optimizer, scheduler, "tfc_pinn")
         info = check_data_info(data_info, REQUIRED_KEYS, "tfc_pinn")
         self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
         k = torch.tensor([float(v) for v in info["k_rad_per_nm"]], dtype=torch.float32)
@@ -241,6 +240,3 @@ class TFCPINNModel(pl.LightningModule):
 
     def on_validation_epoch_end(self):
         self._log_max_mae_k("val")
-
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)

@@ -1,4 +1,4 @@
-"""Heteroscedastic uncertainty of the inverse models (issue 7): a bivariate Gaussian over [σ, τ].
+"""Heteroscedastic uncertainty of the inverse models: a bivariate Gaussian over [σ, τ].
 
 With ``uncertainty: gaussian`` a network's last layer gives 5 numbers per sample instead of 2: the
 mean μ (normalised σ, τ) and a Cholesky factor of its covariance,
@@ -6,8 +6,9 @@ mean μ (normalised σ, τ) and a Cholesky factor of its covariance,
     L = [[e^a, 0], [c, e^b]],   Σ = L Lᵀ   (normalised units),
 
 so Σ is positive definite for any output and the σ–τ correlation is free. That correlation is the
-point: σ and τ are poorly determined separately but φ = σ/(σ+τ) is well determined (SPEC §6), i.e.
-the errors lie along lines of constant φ, and only a full covariance carries that to φ and T.
+point: σ and τ are poorly determined separately but φ = σ/(σ+τ) is well determined
+(docs/physics.md#identifiability), i.e. the errors lie along lines of constant φ, and only a full
+covariance carries that to φ and T.
 
 Training: the mean keeps the paper's loss; the covariance head adds the Gaussian negative
 log-likelihood of the *detached* residual,

@@ -1,11 +1,11 @@
-"""width_regressor: domain-wall m_z profile + width → (σ, τ) (SPEC §3.3; paper "Prediction of
+"""width_regressor: domain-wall m_z profile + width → (σ, τ) (docs/physics.md#width-regressor; paper "Prediction of
 domain-wall widths", Methods "Loss function to predict σ, τ from domain walls").
 
 The profile (B, N) goes in standardised per position with the train split's statistics
 (``input_norm: per_feature``, the configured default) or as it is (``global``: m_z ∈ [−1, 1], the
 original set-up and the default of older checkpoints); the width is standardised with the train
 split's ``width_mean``/``width_std``. Loss MSE(σ̂) + tau_weight·MSE(τ̂) on the normalised targets
-(paper: tau_weight = 5); Adam + ReduceLROnPlateau on ``val/loss``. Batches:
+(paper: tau_weight = 5); Adam + ReduceLROnPlateau on ``val/loss`` by default. Batches:
 {"mz": (B, N), "width_nm": (B,), "params": (B, 2) nm}.
 """
 
@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import torch
 from torch import Tensor
 
-from spsll.models.common import MONITOR, MONITOR_MODE, InverseModelBase, input_standardiser
+from spsll.models import optimization
+from spsll.models.common import InverseModelBase, input_standardiser
 from spsll.models.nets import WidthRegressorNet
 
 REQUIRED_KEYS = ("params_mean", "params_std", "mz_length", "width_mean", "width_std")
+PAPER_SCHEDULER = optimization.plateau(factor=0.5, patience=5)  # on val/loss (copied, never changed)
 
 
 class WidthRegressorModel(InverseModelBase):
@@ -31,11 +32,12 @@ class WidthRegressorModel(InverseModelBase):
     def __init__(self, data_info: Mapping[str, Any], channels: Sequence[int] = (16, 32, 64, 64),
                  kernel_sizes: Sequence[int] = (5, 5, 5, 5), pool_size: int = 8,
                  width_hidden: Sequence[int] = (16, 16), fusion_hidden: Sequence[int] = (128, 64),
-                 dropout: float = 0.1, tau_weight: float = 5.0, lr: float = 1e-3, weight_decay: float = 0.0,
-                 factor: float = 0.5, patience: int = 5, clamp_nonnegative: bool = True,
+                 dropout: float = 0.1, tau_weight: float = 5.0, clamp_nonnegative: bool = True,
                  phi_weight: float = 0.0, input_norm: str = "global", uncertainty: str = "none",
-                 uncertainty_weight: float = 1.0):
-        super().__init__(data_info, REQUIRED_KEYS, "width_regressor", lr, weight_decay, clamp_nonnegative,
+                 uncertainty_weight: float = 1.0, optimizer: Mapping[str, Any] | None = None,
+                 scheduler: Mapping[str, Any] | None = PAPER_SCHEDULER):
+        optimizer, scheduler = optimization.plain_specs(optimizer, scheduler)  # saved with the hyper-parameters
+        super().__init__(data_info, REQUIRED_KEYS, "width_regressor", optimizer, scheduler, clamp_nonnegative,
                          phi_weight, uncertainty, uncertainty_weight)
         self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
         self.width_mean = float(self.data_info["width_mean"])
@@ -61,10 +63,3 @@ class WidthRegressorModel(InverseModelBase):
 
     def extra_outputs(self, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
         return {"width_nm": batch["width_nm"]}
-
-    def configure_optimizers(self):
-        opt = torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            opt, mode=MONITOR_MODE, factor=self.hparams.factor, patience=self.hparams.patience)
-        return {"optimizer": opt,
-                "lr_scheduler": {"scheduler": sched, "monitor": MONITOR, "interval": "epoch", "frequency": 1}}

@@ -1,11 +1,11 @@
-"""The Landau–Lifshitz system and its fixed-step RK4 integrator (SPEC §1.2, §1.4).
+"""The Landau–Lifshitz system and its fixed-step RK4 integrator (docs/physics.md#model, #integrators).
 
 Eq. 1:  ∂m/∂t = −γμ0 [m × H_eff + α m × (m × H_eff)],   |m| = 1,
 Eq. 2:  H_eff = H_l − F⁻¹{κ(k) m̂}.
 
-The local field H_l is a sum of named, switchable pieces (SPEC §1.2):
-uniaxial anisotropy Hk m_z ẑ, the thin-film shape term −Ms m_z ẑ, and a uniform applied field.
-With both anisotropy terms the gap field is H_gap = Hk − Ms.
+The local field H_l is the sum of the local terms (:mod:`spsll.physics.terms`): uniaxial
+anisotropy Hk m_z ẑ, the thin-film shape term −Ms m_z ẑ, and a uniform applied field. With both
+axial terms the gap field is H_gap = Hk − Ms.
 
 Tensors are batched (B, 3, N), float64 by default, on any device. The hot path (one RK4 step)
 is a pure function of tensors so that ``torch.compile`` can fuse the element-wise work around
@@ -15,62 +15,46 @@ the FFTs; it falls back to eager mode when compilation is unavailable.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
 from spsll.physics.checks import check_finite_state
 from spsll.physics.compiled import maybe_compile
-from spsll.physics.kernels import ExchangeOperator, exchange_field
 from spsll.physics.material import Material
-
-
-@dataclass(frozen=True)
-class LocalField:
-    """H_l = (Hk·[uniaxial] − Ms·[shape]) m_z ẑ + H_app, each piece switchable."""
-
-    uniaxial: float  # Hk (A/m), 0 when switched off
-    shape: float  # Ms (A/m) when the thin-film shape term is on, else 0
-    applied: tuple[float, float, float] = (0.0, 0.0, 0.0)
-
-    @classmethod
-    def of(cls, material: Material, *, uniaxial=True, shape=None) -> LocalField:
-        shape = material.shape_anisotropy if shape is None else shape
-        return cls(material.Hk if uniaxial else 0.0, material.Ms if shape else 0.0,
-                   tuple(material.applied_field))
-
-    @property
-    def z_coefficient(self) -> float:
-        """Coefficient c of the local field c·m_z ẑ (A/m)."""
-        return self.uniaxial - self.shape
-
-    @property
-    def has_applied(self) -> bool:
-        return any(h != 0.0 for h in self.applied)
+from spsll.physics.terms import Zeeman, local_terms
+from spsll.physics.terms.axial import AxialTerm
+from spsll.physics.terms.exchange import ExchangeTerm, exchange_field
 
 
 class LLSystem:
-    """A batch of chains: material, exchange operator, local field and damping α."""
+    """A batch of chains: the exchange term, the local terms, damping α and the material.
 
-    def __init__(self, material: Material, exchange: ExchangeOperator, alpha: float,
-                 local: LocalField | None = None):
+    ``terms`` are the local field terms (default: :func:`spsll.physics.terms.local_terms` of the
+    material): the axial ones (anisotropy, shape) enter the fused hot path as one coefficient
+    c = Σ c_i of c·m_z ẑ, a Zeeman term as H_app.
+    """
+
+    def __init__(self, material: Material, exchange: ExchangeTerm, alpha: float, terms=None):
         if not (math.isfinite(alpha) and alpha >= 0):
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha}")
         self.material = material
         self.exchange = exchange
         self.alpha = float(alpha)
-        self.local = local if local is not None else LocalField.of(material)
+        self.terms = tuple(local_terms(material) if terms is None else terms)
+        self.z_coefficient = sum(t.z_coefficient for t in self.terms if isinstance(t, AxialTerm))
+        self._zeeman = [t for t in self.terms if isinstance(t, Zeeman)]
+        if len(self._zeeman) > 1:
+            raise ValueError("one Zeeman term at most (add the fields)")
 
     # -- fields ---------------------------------------------------------------------------------
     def applied_tensor(self, like: torch.Tensor) -> torch.Tensor | None:
-        if not self.local.has_applied:
-            return None
-        return torch.tensor(self.local.applied, dtype=like.dtype, device=like.device).view(1, 3, 1)
+        """H_app as (1, 3, 1) in the dtype/device of ``like``, or None without a Zeeman term."""
+        return self._zeeman[0].vector(like) if self._zeeman else None
 
     def field(self, m: torch.Tensor) -> torch.Tensor:
         """H_eff(m) in A/m, shape of m (Eq. 2)."""
         return effective_field(m, self.exchange.kernel, self.exchange.weight,
-                               self.local.z_coefficient, self.applied_tensor(m), self.exchange.mask)
+                               self.z_coefficient, self.applied_tensor(m), self.exchange.mask)
 
     def rhs(self, m: torch.Tensor) -> torch.Tensor:
         """∂m/∂t (Eq. 1) in 1/s."""
@@ -81,24 +65,23 @@ class LLSystem:
         return torch.linalg.cross(m, self.field(m), dim=1).norm(dim=1).amax(dim=-1)
 
     def energy(self, m: torch.Tensor) -> torch.Tensor:
-        """Energy per unit cross-section (J/m²) per sample.
+        """Energy per unit cross-section (J/m²) per sample: the sum of the terms' energies.
 
-        E = a Σ_j [−½ μ0 Ms m·H_ex − ½ μ0 Ms c m_z² − μ0 Ms m·H_app]; H_ex is linear in m, so this is
-        the energy whose gradient is H_eff for the symmetric operators (psll, spsll). The
-        convolution reading is not symmetric and has no such energy.
+        H_ex is linear in m, so this is the energy whose gradient is H_eff for the symmetric
+        exchange readings (psll, spsll, explicit vacancies); the convolution reading is not
+        symmetric and has no such energy.
         """
-        mu0ms = self.material.mu0 * self.material.Ms
-        h_ex = self.exchange.field(m)
-        dens = -0.5 * mu0ms * (m * h_ex).sum(1) - 0.5 * mu0ms * self.local.z_coefficient * m[:, 2] ** 2
-        h_app = self.applied_tensor(m)
-        if h_app is not None:
-            dens = dens - mu0ms * (m * h_app).sum(1)
-        return dens.sum(-1) * self.material.a
+        mu0_ms = self.material.mu0 * self.material.Ms
+        e = self.exchange.energy(m, self.material.a, mu0_ms)
+        for term in self.terms:
+            e = e + term.energy(m)
+        return e
 
     # -- stiffness ------------------------------------------------------------------------------
     def field_bound(self) -> float:
         """Upper bound on the linearised field scale over the batch (A/m)."""
-        loc = abs(self.local.z_coefficient) + math.sqrt(sum(h * h for h in self.local.applied))
+        applied = self._zeeman[0].applied if self._zeeman else (0.0, 0.0, 0.0)
+        loc = abs(self.z_coefficient) + math.sqrt(sum(h * h for h in applied))
         return float(self.exchange.rate_bound().max()) + loc
 
     def rate_bound(self) -> float:
@@ -110,7 +93,7 @@ def effective_field(m, kernel, weight, z_coefficient: float, h_app=None, mask=No
     """H_eff = H_ex + c m_z ẑ (+ H_app) for a batch m (B, 3, N).
 
     With an explicit-vacancy ``mask`` r (B, 1, N) the whole field is r·H_eff: vacant cells feel no
-    field (see :func:`spsll.physics.kernels.masked_exchange`).
+    field (see :func:`spsll.physics.terms.exchange.masked_exchange`).
     """
     h = exchange_field(m, kernel, weight)  # a fresh tensor, safe to update in place
     h[:, 2] += z_coefficient * m[:, 2]
@@ -190,7 +173,7 @@ def integrate(system: LLSystem, m0: torch.Tensor, dt: float, n_steps: int, *,
     step = rk4_stepper(compile, m0.shape[0] * m0.shape[-1] * n_steps)
     ex = system.exchange
     h_app = system.applied_tensor(m0)
-    zc, gm, al = system.local.z_coefficient, system.material.gamma_mu0, system.alpha
+    zc, gm, al = system.z_coefficient, system.material.gamma_mu0, system.alpha
     # dt as a 0-d tensor: a compiled step is then not re-specialised for every chunk's own dt
     dt = torch.tensor(dt, dtype=m0.dtype, device=m0.device)
     m = m0

@@ -1,4 +1,4 @@
-"""Material constants and the quantities derived from them (SPEC §1.1).
+"""Material constants and the quantities derived from them (docs/physics.md#material).
 
 Everything here is SI. The YAML in ``conf/material/`` names units at the edge
 (``lattice_constant_nm``); derived quantities are computed, never typed in:
@@ -8,20 +8,19 @@ Everything here is SI. The YAML in ``conf/material/`` names units at the edge
 * gap field            H_gap = Hk − Ms             (local field H_l = H_gap m_z ẑ)
 * gap frequency        f_gap = γ μ0 H_gap / 2π
 * ideal amplitude      X0 = γ μ0 Ms · 2 (λex/a)² / 2π, so f(k) = X0 [1 − cos ka] + f_gap (Eq. 6)
-* Bloch wall width     π sqrt(A / K_U)  (continuum; the a-lattice wall is narrower, SPEC §6)
+* Bloch wall width     π sqrt(A / K_U)  (continuum; the a-lattice wall is narrower, docs/physics.md#reference)
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import yaml
+import torch
 
 from spsll.physics.checks import require_scalar_positive
 
-MU0 = 4e-7 * math.pi  # vacuum permeability (T m / A), as SPEC §1.1 fixes it
+MU0 = 4e-7 * math.pi  # vacuum permeability (T m / A), the pre-2019 exact value
 
 
 @dataclass(frozen=True)
@@ -71,11 +70,6 @@ class Material:
         )
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> Material:
-        with open(path) as fh:
-            return cls.from_config(yaml.safe_load(fh))
-
-    @classmethod
     def fept(cls) -> Material:
         """The default material, read from the packaged ``conf/material/fept.yaml`` values."""
         return cls(Ms=950e3, A=5.1e-12, Hk=7e6, a=0.339 * 1e-9, name="FePt-L10")
@@ -123,8 +117,6 @@ class Material:
 
     def ideal_frequency(self, k):
         """Analytic PS-LL dispersion f(k) = X0 [1 − cos ka] + f_gap (Hz) for k in rad/m."""
-        import torch
-
         k = torch.as_tensor(k, dtype=torch.float64)
         return self.X0 * (1 - torch.cos(k * self.a)) + self.f_gap
 

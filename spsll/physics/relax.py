@@ -1,4 +1,4 @@
-"""Relaxation to equilibrium (m × H_eff = 0) for domain walls (SPEC §1.4, §1.6).
+"""Relaxation to equilibrium (m × H_eff = 0) for domain walls (docs/physics.md#integrators).
 
 Two paths reach the same state:
 
@@ -77,7 +77,7 @@ def relax_bb(system: LLSystem, m0: torch.Tensor, *, torque_tol: float = 1e-7,
 
     active = torch.arange(B, device=m0.device)
     ex = system.exchange
-    zc = system.local.z_coefficient
+    zc = system.z_coefficient
     h_app = system.applied_tensor(m0)
     m = m0.clone()
     h = system.field(m)

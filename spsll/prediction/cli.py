@@ -20,15 +20,17 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from spsll.evaluation.evaluate import CALIBRATION_FILE, config_next_to, fetch_run, load_model
+from spsll.data.provenance import physics_of_run
 from spsll.evaluation.metrics import QUANTITIES
-from spsll.evaluation.refine import config_physics, refine_predictions
+from spsll.evaluation.refine import refine_predictions
+from spsll.physics.measure.width import cosine_series_width
 from spsll.prediction.observed import InputError, dispersion_on_grid, read_table, wall_on_grid
 from spsll.tracking.mlflow_run import resolve_tracking_uri
+from spsll.tracking.runs import config_next_to, fetch_run, load_model, read_calibration
+from spsll.units import NM, correlation_length, material_fraction
 
 log = logging.getLogger("predict")
 INVERSE_MODELS = ("inverse_cnn", "width_regressor")
-NM = 1e-9
 
 
 def _load(cfg: DictConfig, root: Path, out_dir: Path) -> tuple[dict, object, dict]:
@@ -39,14 +41,7 @@ def _load(cfg: DictConfig, root: Path, out_dir: Path) -> tuple[dict, object, dic
     if cfg.run_id:
         uri = resolve_tracking_uri(cfg.logger.get("tracking_uri"), root)
         conf, ckpt, _ = fetch_run(str(cfg.run_id), uri, out_dir / "artifacts")
-        import mlflow
-
-        try:
-            path = mlflow.MlflowClient(uri).download_artifacts(str(cfg.run_id), f"calibration/{CALIBRATION_FILE}",
-                                                               str(out_dir / "artifacts"))
-            scales = json.loads(Path(path).read_text())
-        except Exception:  # noqa: BLE001  (not evaluated yet: intervals stay uncalibrated)
-            scales = {}
+        scales = read_calibration(str(cfg.run_id), uri, out_dir / "artifacts")  # {}: not evaluated, uncalibrated
     else:
         ckpt = Path(str(cfg.ckpt_path))
         if not ckpt.exists():
@@ -60,8 +55,8 @@ def _load(cfg: DictConfig, root: Path, out_dir: Path) -> tuple[dict, object, dic
 
 def _estimate(params_nm, std_nm=None, std_phi=None, std_T_nm=None, scales: dict | None = None) -> dict:
     s, t = (float(v) for v in np.asarray(params_nm).reshape(2))
-    out = {"sigma_nm": s, "tau_nm": t, "phi": s / (s + t) if s + t > 0 else float("nan"),
-           "T_nm": s * t / (s + t) if s + t > 0 else float("nan")}
+    out = {"sigma_nm": s, "tau_nm": t, "phi": material_fraction(s, t) if s + t > 0 else float("nan"),
+           "T_nm": correlation_length(s, t) if s + t > 0 else float("nan")}
     if std_nm is not None:
         sd = {"sigma": float(np.asarray(std_nm).reshape(2)[0]), "tau": float(np.asarray(std_nm).reshape(2)[1]),
               "phi": float(np.asarray(std_phi).reshape(-1)[0]), "T": float(np.asarray(std_T_nm).reshape(-1)[0])}
@@ -80,8 +75,6 @@ def _observation(cfg: DictConfig, model, physics) -> tuple[dict, dict, list[str]
         f, notes = dispersion_on_grid(first, second, grid, a_nm, str(cfg.freq_unit))
         return ({"dispersion": torch.tensor(f[None], dtype=torch.float32)},
                 {"dispersion": f[None], "k_rad_per_nm": grid}, notes)
-    from spsll.physics.width import cosine_series_width
-
     n = int(model.data_info["mz_length"])
     grid = (np.arange(n) + 0.5 - n / 2) * a_nm
     mz, notes = wall_on_grid(first, second, grid)
@@ -122,7 +115,7 @@ def run_predict(cfg: DictConfig) -> dict:
     root = Path(hc.runtime.cwd) if hc else Path.cwd()
     out_dir = Path(hc.runtime.output_dir) if hc else Path(tempfile.mkdtemp(prefix="spsll_predict_"))
     conf, model, scales = _load(cfg, root, out_dir)
-    physics = config_physics(conf)
+    physics = physics_of_run(conf)
     batch, observed, notes = _observation(cfg, model, physics)
     for note in notes:
         log.warning("input: %s", note)
@@ -143,7 +136,7 @@ def run_predict(cfg: DictConfig) -> dict:
     print(_table(rows))
     print("± 1 sd, " + (f"calibrated on the run's validation split ({', '.join(calibrated)})" if calibrated else
                         "UNCALIBRATED (run `python evaluate.py run_id=<run>` [refine=true] to calibrate them)")
-          + "; σ and τ separately are poorly determined, φ and T well (SPEC §6).")
+          + "; σ and τ separately are poorly determined, φ and T well (docs/physics.md#identifiability).")
     output = Path(str(cfg.output)) if cfg.get("output") else out_dir / "prediction.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2))

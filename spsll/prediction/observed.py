@@ -1,9 +1,9 @@
-"""A user's own measurement → the model's input grid, refusing what cannot be right (issue 7).
+"""A user's own measurement → the model's input grid, refusing what cannot be right.
 
 * Dispersion: a table of k (rad/nm) and f (THz). Frequencies that look like GHz or Hz are detected
   and converted with a note (a magnon frequency of this model is a few THz; 100 "THz" is not one),
   or refused when the unit was given as THz. k must lie in the first Brillouin zone |k| ≤ π/a;
-  a half zone k ≥ 0 is mirrored (f(−k) = f(k): the dispersion is even, SPEC §6); another grid is
+  a half zone k ≥ 0 is mirrored (f(−k) = f(k): the dispersion is even, docs/physics.md#dispersion); another grid is
   resampled linearly onto the model's (across the zone boundary through the periodic image
   f(k ± 2π/a) = f(k)), with a note.
 * Wall: a table of x (nm) and m_z. |m_z| ≤ 1 (a profile not normalised by Ms is refused), the wall

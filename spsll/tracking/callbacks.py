@@ -21,7 +21,7 @@ class FiniteLossGuard(pl.Callback):
         if loss is not None and not math.isfinite(float(loss)):
             raise FloatingPointError(
                 f"non-finite training loss ({float(loss)}) at epoch {trainer.current_epoch}, "
-                f"step {trainer.global_step}; lower model.lr or check the data"
+                f"step {trainer.global_step}; lower optimizer.lr or check the data"
             )
 
 

@@ -63,7 +63,7 @@ def check_server(uri: str, timeout: float = 5.0) -> None:
 
 
 def flatten(d, prefix: str = "") -> dict[str, str]:
-    """Nested config → ``{"model.lr": "0.001", ...}`` within MLflow's key/value limits."""
+    """Nested config → ``{"optimizer.lr": "0.001", ...}`` within MLflow's key/value limits."""
     out = {}
     items = d.items() if isinstance(d, dict) else enumerate(d)
     for k, v in items:
@@ -126,7 +126,7 @@ class RunLogger(MLFlowLogger):
 
     * ``skip_logged``: ``{metric: {steps}}`` already in the run; a resumed training that replays
       part of an interrupted epoch does not log those (key, step) pairs twice.
-    * ``finalize`` never raises: a run whose server is gone is reported by ``training.py``.
+    * ``finalize`` never raises: a run whose server is gone is reported by ``spsll.training.run``.
     """
 
     def __init__(self, *args, skip_logged: dict[str, set[int]] | None = None, **kwargs):
@@ -149,7 +149,7 @@ class RunLogger(MLFlowLogger):
             return
         try:
             super().finalize(status)
-        except Exception as err:  # the caller (training.py) reports the tracking failure
+        except Exception as err:  # the caller (spsll.training.run) reports the tracking failure
             log.warning("could not mark MLflow run %s %s: %s", self._run_id, status, err)
 
 

@@ -34,10 +34,11 @@ from spsll.tracking.mlflow_run import TrackingError
 STATE_KEY = "spsll_tracking"
 LAST = "last.ckpt"
 MLFLOW_PARAM_LENGTH = 250  # Lightning's MLFlowLogger truncates param values to this
-# config keys that may differ between the interrupted and the resumed process
+# config keys that may differ between the interrupted and the resumed process; scheduler.T_max follows
+# trainer.max_epochs (conf/scheduler/cosine.yaml), and a resumed scheduler keeps its saved T_max anyway
 RESUMABLE = ("ckpt_path", "threads", "logger.", "data.num_workers", "trainer.max_epochs",
              "trainer.enable_progress_bar", "trainer.log_every_n_steps", "trainer.accelerator", "trainer.devices",
-             "trainer.strategy", "trainer.num_nodes")
+             "trainer.strategy", "trainer.num_nodes", "scheduler.T_max")
 
 
 def checkpoint_file(ckpt_path, ckpt_dir: Path, project_dir: Path) -> Path | None:
@@ -89,8 +90,7 @@ def reopen_run(uri: str, run_id: str, params: dict[str, str], source: Path) -> t
         raise TrackingError(f"{source} belongs to MLflow run {run_id}, which is not in {uri} ({err}); "
                             "set logger.tracking_uri to the store it was trained with") from err
     old = run.data.params
-    changed = {k: (old[k], v[:MLFLOW_PARAM_LENGTH]) for k, v in params.items()
-               if k in old and old[k] != v[:MLFLOW_PARAM_LENGTH]}
+    changed = changed_params(old, params)
     refused = {k: c for k, c in changed.items() if not k.startswith(RESUMABLE)}
     if refused:
         diff = "; ".join(f"{k}: run {a!r}, now {b!r}" for k, (a, b) in sorted(refused.items()))
@@ -103,6 +103,28 @@ def reopen_run(uri: str, run_id: str, params: dict[str, str], source: Path) -> t
     if changed:
         client.set_tag(run_id, f"resume{n}_changed", " ".join(f"{k}={b}" for k, (_, b) in sorted(changed.items())))
     return logged, {k: v for k, v in params.items() if k not in old}, changed
+
+
+def changed_params(old: dict[str, str], new: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """{key: (run's value, new value)} of the params that differ.
+
+    A config group switched between an empty option and one with keys (``scheduler=none`` logs
+    ``scheduler: {}``, ``scheduler=cosine`` logs ``scheduler._target_``, ...) leaves no key in common;
+    it is reported under the group's key.
+    """
+    changed = {k: (old[k], v[:MLFLOW_PARAM_LENGTH]) for k, v in new.items()
+               if k in old and old[k] != v[:MLFLOW_PARAM_LENGTH]}
+    def group(params, key):
+        inside = {k[len(key) + 1:]: v for k, v in params.items() if k.startswith(key + ".")}
+        return " ".join(f"{k}={v}" for k, v in sorted(inside.items()))[:MLFLOW_PARAM_LENGTH]
+
+    for key in old.keys() - new.keys():  # empty in the run, set now
+        if group(new, key):
+            changed[key] = (old[key], group(new, key))
+    for key in new.keys() - old.keys():  # set in the run, empty now
+        if group(old, key):
+            changed[key] = (group(old, key), new[key][:MLFLOW_PARAM_LENGTH])
+    return changed
 
 
 class TrackingState(pl.Callback):

@@ -6,7 +6,7 @@ from omegaconf import OmegaConf
 
 from spsll.data.config import dataset_config
 from spsll.data.generation import GenerationRequest
-from spsll.physics.solver import SolverConfig
+from spsll.physics.solvers import SolverConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable

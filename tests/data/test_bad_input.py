@@ -1,4 +1,4 @@
-"""Bad input to generation and reading: a clear error, and existing data untouched (issue 3)."""
+"""Bad input to generation and reading: a clear error, and existing data untouched."""
 
 import hashlib
 import subprocess

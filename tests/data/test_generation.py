@@ -1,4 +1,4 @@
-"""Dataset generation: layout, reproducibility, resume, shards (SPEC §2, §7; issue 3)."""
+"""Dataset generation: layout, reproducibility, resume, shards (docs/data.md)."""
 
 import subprocess
 
@@ -11,9 +11,9 @@ from spsll.data import generation
 from spsll.data.generation import generate, merge_shards
 from spsll.data.hdf5 import DatasetError, partial_path, shard_path
 from spsll.data.reader import load
-from spsll.physics.dispersion import simulate_dispersions
-from spsll.physics.domain_wall import relax_domain_walls
 from spsll.physics.material import Material
+from spsll.physics.measure.dispersion import simulate_dispersions
+from spsll.physics.measure.domain_wall import relax_domain_walls
 from tests.data.conftest import PY, ROOT, make_request
 
 WALL_FIELDS = ("sigma_nm", "tau_nm", "mz", "width_nm", "width_err_nm", "width_tanh_nm", "converged",

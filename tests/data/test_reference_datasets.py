@@ -1,8 +1,9 @@
 """The same generation command gives the same sample arrays, for every solver and both kinds.
 
 The arrays in ``tests/data/reference/`` were written by this module (``python -m
-tests.data.test_reference_datasets --write``) from small explicit-point datasets and are committed:
-a refactor of the physics, the solver table or the generation code must reproduce them.
+tests.data.test_reference_datasets --write``) from small explicit-point datasets and are committed,
+with the generation requests those files store (``requests.json``): a refactor of the physics, the
+solver table or the generation code must reproduce both.
 
 Byte-identity is only meaningful with the same floating-point arithmetic: torch's CPU FFT
 dispatches on the processor's vector instructions, so another CPU can differ in the last bit. The
@@ -15,6 +16,7 @@ arg-max bins, the split and the converged flags exactly).
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -45,14 +47,15 @@ def fingerprint() -> str:
     return hashlib.sha256(b"".join(p.numpy().tobytes() for p in parts)).hexdigest()[:16]
 
 
-def build(kind: str, solver: str, folder: Path) -> dict[str, np.ndarray]:
+def build(kind: str, solver: str, folder: Path) -> tuple[dict[str, np.ndarray], str]:
+    """The sample arrays of the small dataset, and its stored generation request."""
     extra = {"device": "cpu", **({"realisations": 4} if solver == "rtn_ensemble" else {})}
     req = make_request(kind, folder / f"{kind}_{solver}.h5", seed=0, solver=solver, sampling="explicit",
                        points=POINTS, chunk_size=2, measurement=MEASUREMENT[kind], solver_overrides=extra)
     path = generate(req, progress=False)
     names = list(SAMPLE_FIELDS[kind]) + list(AXES[kind]) + (["spectrum", "f_thz"] if kind == "dispersion" else [])
     with h5py.File(path, "r") as f:
-        return {k: f[k][()] for k in names}
+        return {k: f[k][()] for k in names}, f.attrs["request"]
 
 
 def reference_file(kind: str, solver: str) -> Path:
@@ -64,7 +67,9 @@ def reference_file(kind: str, solver: str) -> Path:
 def test_generation_reproduces_the_stored_arrays(kind, solver, tmp_path):
     ref = np.load(reference_file(kind, solver))
     same_arithmetic = str(ref["fingerprint"]) == fingerprint()
-    new = build(kind, solver, tmp_path)
+    new, request = build(kind, solver, tmp_path)
+    # the request decides whether an existing file is refused, resumed or kept: it must not change either
+    assert request == json.loads((REFERENCE / "requests.json").read_text())[f"{kind}_{solver}"]
     assert set(new) == set(ref.files) - {"fingerprint"}
     for name, value in new.items():
         want = ref[name]
@@ -84,7 +89,7 @@ def write_references() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for kind in MEASUREMENT:
             for solver in SOLVERS:
-                arrays = build(kind, solver, Path(tmp))
+                arrays, _ = build(kind, solver, Path(tmp))
                 np.savez_compressed(reference_file(kind, solver), fingerprint=np.array(fingerprint()), **arrays)
                 print("wrote", reference_file(kind, solver))
 

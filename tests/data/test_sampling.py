@@ -1,4 +1,4 @@
-"""Sampling plans (SPEC §2): ranges, stratification, reproducibility, split fractions."""
+"""Sampling plans (docs/data.md#sampling): ranges, stratification, reproducibility, split fractions."""
 
 import numpy as np
 import pytest

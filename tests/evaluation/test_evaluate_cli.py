@@ -1,4 +1,4 @@
-"""evaluate.py through the CLI on tiny runs made by train.py (issue 5)."""
+"""evaluate.py through the CLI on tiny runs made by train.py."""
 
 import json
 

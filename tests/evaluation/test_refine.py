@@ -1,4 +1,4 @@
-"""Physics-refined inversion (issue 7): Levenberg–Marquardt on the solver's own forward model."""
+"""Physics-refined inversion: Levenberg–Marquardt on the solver's own forward model."""
 
 import numpy as np
 import pytest
@@ -7,9 +7,9 @@ import torch
 from spsll.data.config import DispersionMeasurement
 from spsll.evaluation.metrics import coverage, phi_T
 from spsll.evaluation.refine import refine_dispersion, refine_walls, solver_dispersion
-from spsll.physics.domain_wall import WallSettings, relax_domain_walls
 from spsll.physics.material import Material
-from spsll.physics.solver import SolverConfig
+from spsll.physics.measure.domain_wall import WallSettings, relax_domain_walls
+from spsll.physics.solvers import SolverConfig
 
 K = np.linspace(-9.2, 9.2, 200)
 TRUE = np.array([[12.0, 4.0], [30.0, 1.5], [8.0, 12.0], [45.0, 9.0]])
@@ -68,12 +68,11 @@ def test_wall_refinement_lowers_the_misfit_and_phi_error(fept):
 def test_bad_input(fept):
     with pytest.raises(ValueError, match="must agree"):
         refine_dispersion(observed(fept), K, TRUE[:2], solver_dispersion(fept, 500, K))
-    from spsll.evaluation.refine import ForwardPhysics, dataset_physics, refine_predictions
+    from spsll.data.provenance import DataPhysics
+    from spsll.evaluation.refine import refine_predictions
 
     assert isinstance(fept, Material)
-    with pytest.raises(OSError):
-        dataset_physics("/nonexistent.h5")
-    physics = ForwardPhysics(fept, SolverConfig(), DispersionMeasurement(), (5.0, 50.0), (0.0, 15.0))
+    physics = DataPhysics("dispersion", fept, SolverConfig(), DispersionMeasurement(), (5.0, 50.0), (0.0, 15.0))
     obs = {"dispersion": observed(fept), "k_rad_per_nm": K}
     with pytest.raises(ValueError, match="solver or surrogate"):
         refine_predictions("dispersion", physics, obs, TRUE, forward="adjoint")

@@ -5,14 +5,15 @@ import torch
 from spsll.models import MODELS, MONITOR, build_model
 from spsll.models.common import STD_FLOOR, Standardiser, phi_and_T
 from spsll.models.inverse import REQUIRED_KEYS as INVERSE_KEYS
+from spsll.models.optimization import adam, plateau
 from spsll.models.tfc_pinn import REQUIRED_KEYS as TFC_KEYS
 from spsll.models.width import REQUIRED_KEYS as WIDTH_KEYS
 from tests.models.conftest import F_GAP, X0, loader
 
 SMALL = {
-    "inverse_cnn": {"channels": (8, 16, 16, 8), "dense": (32, 16), "dropout": 0.0, "lr": 3e-3},
-    "tfc_pinn": {"channels": (8, 8), "kernel_sizes": (3, 3), "head_hidden": (32,), "lr": 3e-3},
-    "width_regressor": {"channels": (8, 8, 8, 8), "fusion_hidden": (32,), "dropout": 0.0, "lr": 3e-3},
+    "inverse_cnn": {"channels": (8, 16, 16, 8), "dense": (32, 16), "dropout": 0.0, "optimizer": adam(3e-3)},
+    "tfc_pinn": {"channels": (8, 8), "kernel_sizes": (3, 3), "head_hidden": (32,), "optimizer": adam(3e-3)},
+    "width_regressor": {"channels": (8, 8, 8, 8), "fusion_hidden": (32,), "dropout": 0.0, "optimizer": adam(3e-3)},
 }
 KEYS = {"inverse_cnn": INVERSE_KEYS, "tfc_pinn": TFC_KEYS, "width_regressor": WIDTH_KEYS}
 TASK = {"inverse_cnn": "dispersion", "tfc_pinn": "dispersion", "width_regressor": "domain_wall"}
@@ -175,7 +176,7 @@ def test_tfc_physics_terms_enter_the_loss(dispersion_data):
 
 def test_width_loss_weights_tau_and_scheduler(wall_data):
     info, _ = wall_data
-    model = build_model("width_regressor", info, tau_weight=5.0, factor=0.3, patience=2)
+    model = build_model("width_regressor", info, tau_weight=5.0, scheduler=plateau(factor=0.3, patience=2))
     pred, target = torch.zeros(4, 2), torch.zeros(4, 2)
     target[:, 0] = 1.0
     assert model.loss_normalised(pred, target) == pytest.approx(1.0)

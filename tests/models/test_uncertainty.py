@@ -1,4 +1,4 @@
-"""The heteroscedastic head (issue 7): its likelihood, its delta method, and the models that carry it."""
+"""The heteroscedastic head: its likelihood, its delta method, and the models that carry it."""
 
 import numpy as np
 import pytest

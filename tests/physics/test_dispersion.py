@@ -1,10 +1,10 @@
-"""Dispersion relations against SPEC §6 (ideal analytic curve, solver equivalence, defects)."""
+"""Dispersion relations against docs/physics.md#ref-dispersion (ideal analytic curve, solver equivalence, defects)."""
 
 import pytest
 import torch
 
-from spsll.physics.dispersion import DispersionSettings, simulate_dispersions
-from spsll.physics.solver import SolverConfig
+from spsll.physics.measure.dispersion import DispersionSettings, simulate_dispersions
+from spsll.physics.solvers import SolverConfig
 
 NM = 1e-9
 BIN = 100e9  # Δf = 1 / 10 ps
@@ -31,7 +31,7 @@ def test_ideal_dispersion_matches_analytic_curve(ideal, fept):
     assert float((err_bins <= 0.5).float().mean()) >= 0.98  # ≥ 98 % at the nearest bin
     # the refined peak is sub-bin accurate (Hann window + log-quadratic interpolation)
     assert float((ideal.freq_refined[0] - exact).abs().max()) < 0.1 * BIN
-    # SPEC §6: least-squares X = 5.234 ± 0.02 THz, also from the quantised arg-max alone
+    # docs/physics.md#ref-dispersion: least-squares X = 5.234 ± 0.02 THz, also from the quantised arg-max alone
     assert fit_X(ideal, fept) * 1e-12 == pytest.approx(5.234, abs=0.02)
     assert fit_X(ideal, fept, ideal.freq[0]) * 1e-12 == pytest.approx(5.234, abs=0.02)
     # f(π/a) = 10.69 THz (k = −π/a is the zone-boundary bin of the even grid)
@@ -49,7 +49,7 @@ def test_gap_hk_instead_of_hk_minus_ms_fails(ideal, fept):
 
 @pytest.mark.slow
 def test_converged_in_time_step(ideal, fept):
-    # SPEC §6: 5 fs (phase_per_step 0.35 gives exactly 5 fs here) and 0.5 fs give identical peaks
+    # docs/physics.md#ref-dispersion: 5 fs (phase_per_step 0.35 gives exactly 5 fs here) and 0.5 fs give identical peaks
     fine = simulate_dispersions(fept, None, None,
                                 solver=SolverConfig(name="psll", phase_per_step=0.035))
     assert torch.equal(fine.freq, ideal.freq)
@@ -68,7 +68,7 @@ def test_tau_zero_identical_across_solvers(ideal, fept):
 def test_spsll_defects_scale_and_low_pass(ideal, fept):
     res = simulate_dispersions(fept, 10 * NM, 5 * NM, solver=SolverConfig(name="spsll"))
     X = fit_X(res, fept)
-    # SPEC §6: X ≈ 3.51 THz ≈ X0 σ/(σ+τ) within 2 %
+    # docs/physics.md#ref-dispersion: X ≈ 3.51 THz ≈ X0 σ/(σ+τ) within 2 %
     assert X * 1e-12 == pytest.approx(3.51, abs=0.02)
     assert X == pytest.approx(fept.X0 * 10 / 15, rel=0.02)
     # weak low-pass: (f − gap)/(f_ideal − gap) larger at k = 1 rad/nm than at 9 rad/nm
@@ -81,7 +81,7 @@ def test_spsll_defects_scale_and_low_pass(ideal, fept):
 def test_convolution_reading_scales_uniformly(fept):
     res = simulate_dispersions(fept, 10 * NM, 5 * NM,
                                solver=SolverConfig(name="spsll_convolution"))
-    # SPEC §6: X ≈ 3.04 THz with the pulse at the centre, far from the spike
+    # docs/physics.md#ref-dispersion: X ≈ 3.04 THz with the pulse at the centre, far from the spike
     assert fit_X(res, fept) * 1e-12 == pytest.approx(3.04, abs=0.03)
 
 
@@ -104,7 +104,7 @@ def test_bad_settings():
 
 
 def test_float32_is_good_enough_for_dispersions(fept):
-    # SPEC §1.4 allows float32 where a test shows it suffices: the pulse signal (m_x ~ 1e-2) is far
+    # docs/physics.md#integrators allows float32 where a test shows it suffices: the pulse signal (m_x ~ 1e-2) is far
     # above float32 round-off (6e-8 per step, ~1e-5 after 2000 steps). Measured on 16 random
     # (σ, τ): identical arg-max at every k, refined peaks within 0.007 GHz. Datasets use float32.
     sig = torch.tensor([10.0, 22.9, 15.1, 45.0], dtype=torch.float64) * NM

@@ -1,14 +1,14 @@
-"""Relaxed domain walls and their widths against SPEC §6."""
+"""Relaxed domain walls and their widths against docs/physics.md#ref-walls."""
 
 import math
 
 import pytest
 import torch
 
-from spsll.physics.domain_wall import WallSettings, relax_domain_walls
 from spsll.physics.material import Material
-from spsll.physics.solver import SolverConfig
-from spsll.physics.width import cosine_series_width, tanh_fit_width
+from spsll.physics.measure.domain_wall import WallSettings, relax_domain_walls
+from spsll.physics.measure.width import cosine_series_width, tanh_fit_width
+from spsll.physics.solvers import SolverConfig
 
 NM = 1e-9
 PSLL = SolverConfig(name="psll")
@@ -20,7 +20,7 @@ def ideal_wall(fept):
 
 
 def test_ideal_wall_widths(ideal_wall):
-    # SPEC §6: a-lattice with the shape term, tanh 3.686 ± 0.01 nm, cosine series 3.668 ± 0.01 nm
+    # docs/physics.md#ref-walls: a-lattice with the shape term, tanh 3.686 ± 0.01 nm, cosine series 3.668 ± 0.01 nm
     assert float(ideal_wall.width_tanh_nm) == pytest.approx(3.686, abs=0.01)
     assert float(ideal_wall.width_nm) == pytest.approx(3.668, abs=0.01)
     assert bool(ideal_wall.converged.all())
@@ -33,7 +33,7 @@ def test_ideal_wall_widths(ideal_wall):
 
 
 def test_minimiser_reaches_the_dynamics_state(fept, ideal_wall):
-    # the paper's route: α = 1 dynamics (20 ps suffices, SPEC §6) gives the same relaxed wall
+    # the paper's route: α = 1 dynamics (20 ps suffices, docs/physics.md#ref-walls) gives the same relaxed wall
     dyn = relax_domain_walls(fept, None, None, solver=PSLL,
                              settings=WallSettings(method="dynamics", duration=20e-12))
     assert float((dyn.width_nm - ideal_wall.width_nm).abs()) < 1e-3
@@ -41,7 +41,7 @@ def test_minimiser_reaches_the_dynamics_state(fept, ideal_wall):
 
 
 def test_no_shape_term_matches_finite_difference_code(fept):
-    # SPEC §6: 3.420 nm without the shape term (magnum.np gives exactly this)
+    # docs/physics.md#ref-walls: 3.420 nm without the shape term (magnum.np gives exactly this)
     mat = Material(Ms=fept.Ms, A=fept.A, Hk=fept.Hk, a=fept.a, shape_anisotropy=False)
     w = relax_domain_walls(mat, None, None, solver=PSLL)
     assert float(w.width_tanh_nm) == pytest.approx(3.420, abs=0.01)
@@ -49,7 +49,7 @@ def test_no_shape_term_matches_finite_difference_code(fept):
 
 @pytest.mark.slow
 def test_width_converges_to_continuum_as_cell_shrinks(fept):
-    # SPEC §6: 3.722 nm at a/2 and 3.731 nm at a/4, towards the continuum 3.733 nm
+    # docs/physics.md#ref-walls: 3.722 nm at a/2 and 3.731 nm at a/4, towards the continuum 3.733 nm
     widths = []
     for div, n in ((2, 1000), (4, 2000)):
         mat = Material(Ms=fept.Ms, A=fept.A, Hk=fept.Hk, a=fept.a / div)
@@ -64,7 +64,7 @@ def test_spsll_walls_narrow_with_defects(fept, ideal_wall):
     tau = torch.tensor([5.0, 5.0, 2.0, 0.0]) * NM
     w = relax_domain_walls(fept, sig, tau)
     phi = sig / (sig + tau)
-    # SPEC §6: w ≈ w0 √φ; (10, 5) ≈ 3.02 nm
+    # docs/physics.md#ref-walls: w ≈ w0 √φ; (10, 5) ≈ 3.02 nm
     assert float(w.width_tanh_nm[0]) == pytest.approx(3.02, abs=0.03)
     expected = float(ideal_wall.width_tanh_nm) * phi.sqrt()
     torch.testing.assert_close(w.width_tanh_nm, expected.double(), rtol=0.02, atol=0)
@@ -99,7 +99,7 @@ def test_profile_without_wall_rejected():
 
 
 def test_width_depends_mostly_on_material_fraction(fept):
-    # SPEC §6 identifiability: under spsll the width depends on (σ, τ) mostly through φ = σ/(σ+τ).
+    # docs/physics.md#identifiability: under spsll the width depends on (σ, τ) mostly through φ = σ/(σ+τ).
     # Same φ = 2/3 at very different T (3.3 vs 13.3 nm) vs a change of φ from 2/3 to 1/2:
     sig = torch.tensor([10.0, 40.0, 10.0], dtype=torch.float64) * NM
     tau = torch.tensor([5.0, 20.0, 10.0], dtype=torch.float64) * NM

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from spsll.physics.dispersion import simulate_dispersions
-from spsll.physics.linear_response import linear_dispersion
-from spsll.physics.solver import SolverConfig
+from spsll.physics.measure.dispersion import simulate_dispersions
+from spsll.physics.measure.linear_response import linear_dispersion
+from spsll.physics.solvers import SolverConfig
 
 NM = 1e-9
 BIN = 100e9  # Δf = 1 / 10 ps
@@ -32,7 +32,7 @@ def test_limits(fept):
     assert torch.equal(linear_dispersion(fept, k, [10 * NM], [0.0], n_cells=500)[0], ideal)
     f = linear_dispersion(fept, k, [10 * NM], [5 * NM], n_cells=500)[0]
     boundary = (f[-1] - fept.f_gap) / (ideal[-1] - fept.f_gap)
-    assert float(boundary) == pytest.approx(10 / 15, abs=0.02)  # SPEC §6: X ≈ X0 φ within 2 %
+    assert float(boundary) == pytest.approx(10 / 15, abs=0.02)  # docs/physics.md#ref-dispersion: X ≈ X0 φ within 2 %
     assert torch.allclose(f, f.flip(0))  # even in k
 
 
@@ -54,7 +54,7 @@ def test_gradients_are_the_derivatives(fept):
 
 def test_bad_input(fept):
     k = torch.linspace(0, 1, 5) / NM
-    with pytest.raises(ValueError, match="spsll_convolution couples modes"):
+    with pytest.raises(ValueError, match="spsll_convolution couples wavenumbers"):
         linear_dispersion(fept, k, [10 * NM], [1 * NM], n_cells=500, solver="spsll_convolution")
     with pytest.raises(ValueError, match="sigma > 0"):
         linear_dispersion(fept, k, [-1 * NM], [1 * NM], n_cells=500)

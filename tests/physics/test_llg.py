@@ -1,4 +1,4 @@
-"""The LL integrator: conservation, energy, convergence order, batching, failure (SPEC §1.4)."""
+"""The LL integrator: conservation, energy, convergence order, batching, failure (docs/physics.md#integrators)."""
 
 import math
 
@@ -7,7 +7,7 @@ import torch
 
 from spsll.physics.checks import NonFiniteStateError
 from spsll.physics.llg import choose_time_step, integrate
-from spsll.physics.solver import SolverConfig, build_system
+from spsll.physics.solvers import SolverConfig, build_system
 
 NM = 1e-9
 
@@ -34,7 +34,7 @@ def test_norm_preserved_and_uniform_state_is_equilibrium(fept, name):
     assert torch.allclose(out.norm(dim=1), torch.ones(2, 64, dtype=torch.float64), atol=1e-14)
     uniform = torch.zeros(1, 3, 64, dtype=torch.float64)
     uniform[:, 2] = 1
-    # the uniform state is an equilibrium of every reading (SPEC §1.3), including the spike
+    # the uniform state is an equilibrium of every reading (docs/physics.md#readings), including the spike
     assert float(system(fept, name).torque(uniform)) < 1e-6 * fept.Ms
 
 

@@ -1,32 +1,25 @@
-"""Derived material quantities against SPEC §1.1 and §6 (computed, never typed in)."""
+"""Derived material quantities against docs/physics.md#material and #ref-material (computed, never typed in)."""
 
 import math
-from pathlib import Path
 
 import pytest
 
 from spsll.physics.material import Material
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "material" / "fept.yaml"
-
-
-def test_yaml_matches_packaged_default():
-    assert Material.from_yaml(CONF) == Material.fept()
-
 
 def test_derived_quantities_fept(fept):
-    # SPEC §1.1: λex ≈ 3.0 nm, K_U ≈ 3.61 MJ/m³, analytic Bloch width 3.73 nm; §1.3 gap 213 GHz.
+    # docs/physics.md#material: λex ≈ 3.0 nm, K_U ≈ 3.61 MJ/m³, analytic Bloch width 3.73 nm; §1.3 gap 213 GHz.
     assert fept.lambda_ex * 1e9 == pytest.approx(3.0, abs=0.01)
     assert fept.K_U * 1e-6 == pytest.approx(3.61, abs=0.005)
     assert fept.bloch_width * 1e9 == pytest.approx(3.73, abs=0.005)
     assert fept.f_gap * 1e-9 == pytest.approx(213, abs=0.5)
-    # SPEC §6: X = 5.234 ± 0.02 THz and f(π/a) = 10.69 THz for the ideal chain.
+    # docs/physics.md#ref-material: X = 5.234 ± 0.02 THz and f(π/a) = 10.69 THz for the ideal chain.
     assert fept.X0 * 1e-12 == pytest.approx(5.234, abs=0.02)
     assert float(fept.ideal_frequency(math.pi / fept.a)) * 1e-12 == pytest.approx(10.69, abs=0.005)
 
 
 def test_shape_term_switch(fept):
-    # Without the thin-film shape term the gap field is Hk and the wall is narrower (SPEC §6).
+    # Without the thin-film shape term the gap field is Hk and the wall is narrower (docs/physics.md#ref-walls).
     no_shape = Material(Ms=fept.Ms, A=fept.A, Hk=fept.Hk, a=fept.a, shape_anisotropy=False)
     assert no_shape.gap_field == fept.Hk
     assert no_shape.bloch_width < fept.bloch_width

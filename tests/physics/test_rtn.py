@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
-from spsll.physics.rtn import (
+from spsll.physics.defects import (
     RTNSpectrumEstimate,
     continuous_spectrum,
-    defect_density,
+    correlation_length,
     discrete_spectrum,
     estimate_spectrum,
     material_fraction,
@@ -33,7 +33,7 @@ def test_material_fraction_and_correlation_length():
     sigma = torch.tensor([10.0, 4.0, 7.0], dtype=torch.float64) * NM
     tau = torch.tensor([5.0, 4.0, 0.0], dtype=torch.float64) * NM
     phi = material_fraction(sigma, tau)
-    T = defect_density(sigma, tau)
+    T = correlation_length(sigma, tau)
     # hand values: 10/15 = 2/3, 4/8 = 1/2, tau = 0 -> 1 exactly
     assert torch.allclose(phi, torch.tensor([2 / 3, 0.5, 1.0], dtype=torch.float64), rtol=1e-15)
     assert phi[2].item() == 1.0

@@ -1,24 +1,19 @@
-"""Explicit-vacancy ensemble solver ``rtn_ensemble`` and the validation report (issue 7)."""
+"""Explicit-vacancy ensemble solver ``rtn_ensemble`` (the validation report: tests/studies/)."""
 
-import json
 import math
-import re
 
 import pytest
 import torch
 
-from spsll.physics.dispersion import DispersionSettings, simulate_dispersions
-from spsll.physics.domain_wall import WallSettings, relax_domain_walls
-from spsll.physics.kernels import make_exchange, masked_exchange
+from spsll.physics.defects import vacancy_masks
+from spsll.physics.grid import Grid
 from spsll.physics.llg import choose_time_step, integrate
-from spsll.physics.rtn_ensemble import (
-    fill_vacancies,
-    relax_domain_walls_ensemble,
-    shift_periodic,
-    simulate_dispersions_ensemble,
-    vacancy_masks,
-)
-from spsll.physics.solver import EnsembleSolverConfig, SolverConfig, build_system
+from spsll.physics.measure.dispersion import DispersionSettings, ensemble_power_spectra, simulate_dispersions
+from spsll.physics.measure.domain_wall import WallSettings, relax_domain_walls
+from spsll.physics.measure.ensemble import fill_vacancies, shift_periodic
+from spsll.physics.solvers import SOLVERS, SolverConfig, build_system
+from spsll.physics.terms.exchange import masked_exchange
+from tests.physics.conftest import exchange
 
 NM = 1e-9
 # small but physical set-ups: the τ = 0 identity does not depend on the size
@@ -27,7 +22,7 @@ WALL = WallSettings(n_cells=100, n_harmonics=150, n_error_harmonics=30, max_iter
 
 
 def ens(R=3, seed=0, **kw):
-    return SolverConfig(name="rtn_ensemble", realisations=R, seed=seed, compile=False, **kw)
+    return SolverConfig.of("rtn_ensemble", realisations=R, seed=seed, compile=False, **kw)
 
 
 PSLL = SolverConfig(name="psll", compile=False)
@@ -44,8 +39,9 @@ def random_state(B, N, seed=0):
 # ------------------------------------------------------------------------------------------
 def test_tau_zero_steps_are_bit_identical_to_psll(fept):
     m = random_state(4, 64)
-    ideal = build_system(PSLL, fept, 64, alpha=0.1)
-    masked = build_system(ens(R=2), fept, 64, [10 * NM, 40 * NM], [0.0, 0.0], alpha=0.1)
+    ideal = build_system(PSLL, fept, Grid(64, fept.a), alpha=0.1)
+    mask = SOLVERS["rtn_ensemble"].masks(ens(R=2), fept, 64, [10 * NM, 40 * NM], [0.0, 0.0])
+    masked = build_system(ens(R=2), fept, Grid(64, fept.a), mask=mask, alpha=0.1)
     assert masked.exchange.batch_size == 4 and bool((masked.exchange.mask == 1).all())
     assert torch.equal(masked.field(m), ideal.field(m))
     dt, _ = choose_time_step(ideal, 10e-15, 0.35)
@@ -108,7 +104,7 @@ def test_vacancies_stay_empty_and_cut_the_chain(fept):
     mask = torch.ones(1, N, dtype=torch.float64)
     mask[0, 30:33] = 0  # one vacancy of three cells: segments [0, 30) and [33, 64) (periodic: one chain)
     mask[0, 60:62] = 0  # and a second one, so that the segments are separate
-    system = build_system(ens(R=1), fept, N, mask=mask, alpha=0.01)
+    system = build_system(ens(R=1), fept, Grid(N, fept.a), mask=mask, alpha=0.01)
     m = torch.zeros(1, 3, N, dtype=torch.float64)
     m[:, 2] = 1
     m[0, 0, 10:20] = 0.3  # a texture in the first segment only
@@ -173,7 +169,7 @@ def test_dispersion_spread_over_seeds_shrinks_like_one_over_sqrt_r(fept):
     settings = DispersionSettings(n_cells=64, duration=1e-12)
 
     def spread(R):
-        f = torch.stack([simulate_dispersions_ensemble(fept, [8 * NM], [4 * NM], solver=ens(R=R, seed=sd),
+        f = torch.stack([simulate_dispersions(fept, [8 * NM], [4 * NM], solver=ens(R=R, seed=sd),
                                                        settings=settings).freq_refined[0] for sd in range(4)])
         return float(f.std(dim=0).mean())
 
@@ -191,13 +187,13 @@ def test_config_and_bad_input(fept):
     from tests.data.conftest import ROOT
 
     cfg = SolverConfig.from_config(yaml.safe_load((ROOT / "conf/solver/rtn_ensemble.yaml").read_text()))
-    assert isinstance(cfg, EnsembleSolverConfig) and cfg.realisations == 64 and cfg.seed == 0
+    assert cfg.options["realisations"] == 64 and cfg.options["seed"] == 0
     for bad, match in ((dict(realisations=0), "realisations"), (dict(realisations=2.5), "realisations"),
                        (dict(seed=-1), "seed"), (dict(chain_batch=0), "chain_batch")):
         with pytest.raises(ValueError, match=match):
-            SolverConfig(name="rtn_ensemble", **bad)
+            SolverConfig.of("rtn_ensemble", **bad)
     with pytest.raises(ValueError, match="only used by solver=rtn_ensemble"):
-        SolverConfig(name="psll", realisations=4)
+        SolverConfig.of("psll", realisations=4)
     with pytest.raises(ValueError, match="only used by solver=rtn_ensemble"):
         SolverConfig.from_config({"name": "spsll", "seed": 1})
     with pytest.raises(ValueError, match="needs sigma and tau"):
@@ -206,13 +202,15 @@ def test_config_and_bad_input(fept):
         relax_domain_walls(fept, [1 * NM], [-1 * NM], solver=ens(), settings=WALL)
     with pytest.raises(ValueError, match="realisations"):
         vacancy_masks(64, fept.a, 1 * NM, 1 * NM, 0)
-    with pytest.raises(ValueError, match="EnsembleSolverConfig"):
-        relax_domain_walls_ensemble(fept, [1 * NM], [1 * NM], solver=PSLL, settings=WALL)
+    with pytest.raises(ValueError, match="explicit-defect solver"):
+        ensemble_power_spectra(fept, [1 * NM], [1 * NM], solver=PSLL, settings=DISP)
+    with pytest.raises(ValueError, match="needs the occupation masks"):
+        build_system(ens(), fept, Grid(64, fept.a), [1 * NM], [1 * NM], alpha=0.1)
     with pytest.raises(ValueError, match="only 0"):
         masked_exchange(fept, torch.full((1, 64), 0.5))
     with pytest.raises(ValueError, match="mask is only used"):
         build_system(PSLL, fept, 64, mask=torch.ones(1, 64), alpha=0.1)
-    assert make_exchange("psll", fept, 64).mask is None
+    assert exchange("psll", fept, 64).mask is None
 
 
 def test_generate_with_the_ensemble_is_chunk_independent(fept, tmp_path):
@@ -241,38 +239,3 @@ def test_generate_with_the_ensemble_is_chunk_independent(fept, tmp_path):
                                 settings=dataset_config(base).measurement.settings())
     assert torch.equal(torch.tensor(w), direct.width_nm)
     assert OmegaConf.create(load_yaml("solver/rtn_ensemble.yaml")).name == "rtn_ensemble"
-
-
-# ------------------------------------------------------------------------------------------
-# the validation report
-# ------------------------------------------------------------------------------------------
-def test_validation_report_on_a_tiny_grid(tmp_path):
-    from spsll.validate import ValidationConfig, run_validation, write_report
-
-    full = ValidationConfig.from_conf()
-    assert full.dispersion_sigma_nm == (5.0, 50.0) and full.wall_tau_nm == (0.0, 20.0)  # the datasets' ranges
-    assert full.dispersion.n_cells == 500 and full.dispersion_dtype == "float32"
-    # small walls need short correlation lengths (the convolution reading's spike is ~T wide)
-    cfg = ValidationConfig.from_conf(realisations=4, wall_realisations=3, n_sigma=2, n_tau=1, compile=False,
-                                     dispersion=DISP, walls=WALL, wall_sigma_nm=(1.0, 30.0), wall_tau_nm=(0.0, 4.0))
-    result = run_validation(cfg, log=lambda _: None)
-    out = write_report(result, tmp_path / "validation.md", command="python -m spsll.validate --test")
-    text = out.read_text()
-    for heading in ("## Dispersions", "## Domain walls", "## Conclusion", "python -m spsll.validate --test",
-                    "4 realisations per point", "Runtime"):
-        assert heading in text, heading
-    rows = re.findall(r"^\| ([0-9.]+)\*? \| ([0-9.]+) \| ", text, flags=re.M)
-    assert rows == [("5", "15"), ("50", "15"), ("1", "4"), ("30", "4")]  # one row per grid point and table
-    assert "is closer" in text
-    for png in ("dispersion_mae", "dispersion_examples", "dispersion_ensemble_spectrum", "wall_widths",
-                "wall_profiles"):
-        assert (tmp_path / "validation" / f"{png}.png").stat().st_size > 5000, png
-    raw = json.loads((tmp_path / "validation" / "validation.json").read_text())
-    d, w = raw["dispersion"], raw["walls"]
-    for key in ("mae_spsll_thz", "mae_spsll_convolution_thz", "ensemble_noise_thz"):
-        assert len(d[key]) == 2 and all(math.isfinite(v) for v in d[key]), key
-    for key in ("err_spsll_nm", "err_spsll_convolution_nm", "width_ensemble_nm"):
-        assert len(w[key]) == 2 and all(math.isfinite(v) for v in w[key]), key
-    assert d["tau_grid_nm"] == [15.0, 15.0] and w["sigma_grid_nm"] == [1.0, 30.0]
-    with pytest.raises(ValueError, match="realisations"):
-        ValidationConfig(realisations=0)

@@ -1,4 +1,4 @@
-"""A user's measurement onto the model's grid (issue 7, bad input): units, zone, grids, NaNs, walls."""
+"""A user's measurement onto the model's grid (bad input): units, zone, grids, NaNs, walls."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""``python -m spsll.predict`` on CSV files written here, against tiny runs made by train.py (issue 7)."""
+"""``python -m spsll.predict`` on CSV files written here, against tiny runs made by train.py."""
 
 import json
 

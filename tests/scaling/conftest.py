@@ -1,4 +1,4 @@
-"""Shared by the scaling tests (issue 6): one tiny domain-wall dataset and the train.py runner.
+"""Shared by the scaling tests: one tiny domain-wall dataset and the train.py runner.
 
 40 walls split 32/4/4, so a global batch of 8 (2 processes x 4, or 1 x 8) gives 4 full steps per
 epoch. Everything runs real processes through the real entry points.

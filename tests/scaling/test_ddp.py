@@ -1,10 +1,10 @@
-"""trainer=ddp: two CPU processes (gloo) log and checkpoint what one process logs (issue 6)."""
+"""trainer=ddp: two CPU processes (gloo) log and checkpoint what one process logs."""
 
 import numpy as np
 import pytest
 import torch
 
-from spsll.distributed import CrossProcessBatchNorm, CrossProcessBatchNormSync, process_rank
+from spsll.training.distributed import CrossProcessBatchNorm, CrossProcessBatchNormSync, process_rank
 from tests.scaling.conftest import history, runs, train
 
 

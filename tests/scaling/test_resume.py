@@ -55,9 +55,11 @@ def test_killed_mid_epoch_resumes_into_the_same_run(tmp_path, width_args):
     assert [s for s, _ in history(client, run_id, "lr-Adam")] == [0, steps_per_epoch, 2 * steps_per_epoch]
 
     # a resume with another config is refused (MLflow params are immutable; the run would lie)
-    out = train(tmp_path, *args, "ckpt_path=last", "model.lr=0.5")
+    out = train(tmp_path, *args, "ckpt_path=last", "optimizer.lr=0.5")
     assert out.returncode != 0 and f"cannot resume MLflow run {run_id} with a different config" in out.stderr
-    assert "model.lr" in out.stderr
+    assert "optimizer.lr" in out.stderr
+    out = train(tmp_path, *args, "ckpt_path=last", "scheduler=none")  # a group switched to its empty option
+    assert out.returncode != 0 and "scheduler: run '_partial_=True _target_=" in out.stderr, out.stderr[-2000:]
     assert runs(uri)[1][0].info.status == "FINISHED"
 
 

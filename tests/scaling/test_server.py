@@ -1,4 +1,4 @@
-"""A shared tracking server: train against `mlflow server` over HTTP; lose it mid-run (issue 6)."""
+"""A shared tracking server: train against `mlflow server` over HTTP; lose it mid-run."""
 
 import json
 import signal
@@ -40,7 +40,7 @@ def test_train_against_a_tracking_server(tmp_path, width_args, server):
 
 def test_server_lost_mid_run_fails_clearly_and_keeps_the_checkpoints(tmp_path, width_args, server):
     cmd = train_cmd(tmp_path, *width_args, f"logger.tracking_uri={server.uri}", "data.batch_size=8",
-                    "trainer.max_epochs=500", "model.early_stopping_patience=1000", "logger.http.max_retries=1")
+                    "trainer.max_epochs=500", "early_stopping.patience=1000", "logger.http.max_retries=1")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         record = tmp_path / "run" / "mlflow_run.json"

@@ -20,7 +20,7 @@ def test_joblib_sweep_two_at_a_time_one_store_and_a_crashing_job(tmp_path, width
     """4 jobs, 2 at a time, into a store that does not exist yet; job 3 diverges (lr 1e30 → NaN)."""
     lrs = {"0.001", "0.0003", "0.0001"}
     out = train(tmp_path, *width_args, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "data.batch_size=8",
-                "model.lr=1e-3,3e-4,1e-4,1e30", multirun=True)
+                "optimizer.lr=1e-3,3e-4,1e-4,1e30", multirun=True)
     log = out.stdout + out.stderr
     assert out.returncode != 0 and "non-finite training loss" in log  # the sweep reports its failed job
     # the store and experiment were made once, before the jobs started (no creation race)
@@ -32,8 +32,8 @@ def test_joblib_sweep_two_at_a_time_one_store_and_a_crashing_job(tmp_path, width
     assert len({r.data.tags["sweep"] for r in rs}) == 1
     finished = [r for r in rs if r.info.status == "FINISHED"]
     failed = [r for r in rs if r.info.status == "FAILED"]
-    assert {r.data.params["model.lr"] for r in finished} == lrs and len(finished) == 3
-    assert len(failed) == 1 and failed[0].data.params["model.lr"] == "1e+30"
+    assert {r.data.params["optimizer.lr"] for r in finished} == lrs and len(finished) == 3
+    assert len(failed) == 1 and failed[0].data.params["optimizer.lr"] == "1e+30"
     for r in finished:  # the crash left the other jobs' runs whole
         assert {"train/loss", "val/loss"} <= set(r.data.metrics)
         assert (tmp_path / "multirun" / r.data.tags["sweep_job"] / "checkpoints" / "last.ckpt").exists()

@@ -1,4 +1,4 @@
-"""DataModule: the stored split, train-split statistics, worker processes (issue 4)."""
+"""DataModule: the stored split, train-split statistics, worker processes."""
 
 import h5py
 import numpy as np

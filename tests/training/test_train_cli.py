@@ -1,4 +1,4 @@
-"""train.py through the real CLI, read back from the MLflow store (issue 4)."""
+"""train.py through the real CLI, read back from the MLflow store."""
 
 import time
 
@@ -48,12 +48,12 @@ def test_dataset_generated_on_first_use(tmp_path):
 
 def test_multirun_gives_one_run_per_job_in_one_store(tmp_path, small_data):
     out = train(tmp_path, "model=inverse_cnn", "dataset=dispersion_small",
-                f"dataset.path={small_data['dispersion']}", "model.lr=1e-3,3e-4", "data.batch_size=8",
+                f"dataset.path={small_data['dispersion']}", "optimizer.lr=1e-3,3e-4", "data.batch_size=8",
                 multirun=True)
     assert out.returncode == 0, out.stderr[-3000:]
     _, rs = runs(tmp_path)
     assert len(rs) == 2 and {r.info.status for r in rs} == {"FINISHED"}
-    assert {r.data.params["model.lr"] for r in rs} == {"0.001", "0.0003"}
+    assert {r.data.params["optimizer.lr"] for r in rs} == {"0.001", "0.0003"}
     assert len({r.data.tags["sweep"] for r in rs}) == 1  # tagged with their sweep
 
 
@@ -89,7 +89,7 @@ def test_unreachable_tracking_server_fails_fast(tmp_path, small_data):
 
 def test_nan_loss_fails_the_run(tmp_path, small_data):
     out = train(tmp_path, "model=inverse_cnn", "dataset=dispersion_small", f"dataset.path={small_data['dispersion']}",
-                "model.lr=1e30", "trainer.max_epochs=3", "data.batch_size=4")
+                "optimizer.lr=1e30", "trainer.max_epochs=3", "data.batch_size=4")
     assert out.returncode != 0 and "non-finite training loss" in out.stderr
     _, rs = runs(tmp_path)
     assert len(rs) == 1 and rs[0].info.status == "FAILED"
@@ -103,7 +103,7 @@ def test_optuna_hparams_search(tmp_path, small_data):
     _, rs = runs(tmp_path)
     assert len(rs) == 2 and {r.info.status for r in rs} == {"FINISHED"}
     result = (tmp_path / "multirun" / "optimization_results.yaml").read_text()
-    assert "best_params" in result and "model.lr" in result  # the sweeper minimised train.py's return value
+    assert "best_params" in result and "optimizer.lr" in result  # the sweeper minimised train.py's return value
 
 
 def test_tracking_uri_from_environment(tmp_path, small_data):

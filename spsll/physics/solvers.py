@@ -1,0 +1,255 @@
+"""The solver table: a name from ``conf/solver/*.yaml`` → how the defects enter the exchange term.
+
+Like torchdiffeq's table from method names to classes, :data:`SOLVERS` maps each reading of Eq. 4
+to one :class:`Solver` (docs/physics.md#readings):
+
+* ``psll``               W = m̂, the perfect chain.
+* ``spsll`` (default)    W = F(k) m̂ with F(k) = φ + √P_cont(k): the filter reading.
+* ``spsll_convolution``  W = √P ∗ m̂ literally, i.e. W = F{g·m} with g(x) = Σ_j √P_j e^{i k_j x}.
+* ``rtn_ensemble``       explicit vacancies: every (σ, τ) is R chains multiplied by sampled RTN
+                         masks; the measurements average over them (its own settings:
+                         ``realisations``, ``seed``, ``chain_batch``).
+
+:class:`SolverConfig` holds the numerics every solver shares plus the solver's own settings
+(``options``, validated by its table entry); :func:`build_system` turns a config, a material and a
+grid into the :class:`~spsll.physics.llg.LLSystem` the integrators and measurements use.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+import torch
+
+from spsll.physics.checks import require_nonnegative, require_positive
+from spsll.physics.defects import rtn
+from spsll.physics.defects.masks import vacancy_masks
+from spsll.physics.grid import Grid
+from spsll.physics.llg import LLSystem
+from spsll.physics.material import Material
+from spsll.physics.terms.exchange import ExchangeTerm, exchange_kernel, masked_exchange
+
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+class Solver:
+    """One reading of Eq. 4. ``explicit_defects``: a sample is an ensemble of masked chains;
+    ``k_diagonal``: the exchange is diagonal in k, so :meth:`linear_filter` exists."""
+
+    name: ClassVar[str]
+    explicit_defects: ClassVar[bool] = False
+    k_diagonal: ClassVar[bool] = False
+    option_defaults: ClassVar[Mapping[str, Any]] = {}
+
+    def check_options(self, options: Mapping[str, Any]) -> dict:
+        """The solver's own settings, completed with defaults; foreign keys are refused."""
+        for key in options:
+            if key not in self.option_defaults:
+                owners = [n for n, s in SOLVERS.items() if key in s.option_defaults]
+                where = f"only used by solver={owners[0]}" if owners else "not a solver setting"
+                raise ValueError(f"solver.{key} is {where}, not solver={self.name}")
+        return {**self.option_defaults, **options}
+
+    def exchange(self, material: Material, grid: Grid, sigma, tau, *, dtype, device) -> ExchangeTerm:
+        """The exchange term of a batch of (σ, τ) in metres."""
+        raise NotImplementedError
+
+    def linear_filter(self, k: torch.Tensor, sigma: torch.Tensor, tau: torch.Tensor, grid: Grid) -> torch.Tensor:
+        """F(k) of a k-diagonal reading, f(k) = f_gap + X0 [1 − cos ka] F(k), shape (B, K),
+        differentiable in σ, τ (m). Readings that couple modes have none."""
+        raise ValueError(f"solver {self.name} couples wavenumbers: it has no closed-form small-amplitude "
+                         "dispersion (simulate it instead)")
+
+
+def _sigma_tau(name: str, sigma, tau, device) -> tuple[torch.Tensor, torch.Tensor]:
+    if sigma is None or tau is None:
+        raise ValueError(f"solver {name!r} needs sigma and tau (metres)")
+    sigma = require_positive("sigma", sigma, device=device)
+    tau = require_nonnegative("tau", tau, device=device)
+    if sigma.shape != tau.shape:
+        raise ValueError(f"sigma and tau must have the same batch shape, got {sigma.shape} and {tau.shape}")
+    return sigma, tau
+
+
+class PSLL(Solver):
+    """The perfect chain: one kernel κ(k) shared by the batch (σ, τ are ignored)."""
+
+    name = "psll"
+    k_diagonal = True
+
+    def exchange(self, material, grid, sigma, tau, *, dtype, device):
+        kernel = exchange_kernel(material, grid, device=device).reshape(1, 1, -1)
+        return ExchangeTerm(self.name, kernel.to(dtype), None, grid.n_cells)
+
+    def linear_filter(self, k, sigma, tau, grid):
+        return torch.ones(sigma.shape[0], k.shape[0], dtype=torch.float64, device=k.device)
+
+
+class SPSLL(Solver):
+    """Filter reading: κ(k) F(k) with F = φ + √P_cont(k); translation invariant, symmetric, exactly
+    ``psll`` at τ = 0 (docs/physics.md#readings)."""
+
+    name = "spsll"
+    k_diagonal = True
+
+    def exchange(self, material, grid, sigma, tau, *, dtype, device):
+        sigma, tau = _sigma_tau(self.name, sigma, tau, device)
+        n = grid.n_cells
+        kappa = exchange_kernel(material, grid, device=device)
+        P = rtn.discrete_spectrum(n, grid.a, sigma, tau, dtype=torch.float64, device=device)
+        phi = rtn.material_fraction(sigma, tau)
+        p_cont = P[:, : n // 2 + 1].clone()
+        p_cont[:, 0] -= phi**2  # the delta is the identity with amplitude φ
+        filt = phi[:, None] + torch.sqrt(p_cont.clamp_min(0))
+        filt[tau == 0] = 1.0  # exact PS-LL at τ = 0 (no round-off from φ² − φ²)
+        return ExchangeTerm(self.name, (kappa[None, :] * filt)[:, None, :].to(dtype), None, n)
+
+    def linear_filter(self, k, sigma, tau, grid):
+        """φ + √(S_cont(k) Δk); exactly 1 where τ = 0 (the √ is guarded so the gradient stays finite)."""
+        dk = 2.0 * math.pi / grid.length
+        p_cont = rtn.continuous_spectrum(k, sigma, tau) * dk
+        positive = p_cont > 0
+        root = torch.where(positive, torch.sqrt(torch.where(positive, p_cont, torch.ones_like(p_cont))),
+                           torch.zeros_like(p_cont))
+        return sigma[:, None] / (sigma + tau)[:, None] + root
+
+
+class SPSLLConvolution(Solver):
+    """Eq. 4 literally: W = F{g·m}, g(x_n) = Σ_j √P_j e^{i k_j x_n} (real, even, spiked at cell 0).
+    Not translation invariant, 5–10× stiffer; keep pulses and walls away from cell 0."""
+
+    name = "spsll_convolution"
+
+    def exchange(self, material, grid, sigma, tau, *, dtype, device):
+        sigma, tau = _sigma_tau(self.name, sigma, tau, device)
+        n = grid.n_cells
+        kappa = exchange_kernel(material, grid, device=device)
+        P = rtn.discrete_spectrum(n, grid.a, sigma, tau, dtype=torch.float64, device=device)
+        g = torch.fft.irfft(torch.sqrt(P[:, : n // 2 + 1]), n=n, dim=-1, norm="forward")  # P even: g real
+        g[tau == 0] = 1.0
+        return ExchangeTerm(self.name, kappa.reshape(1, 1, -1).to(dtype), g[:, None, :].to(dtype), n)
+
+
+class RTNEnsemble(Solver):
+    """Explicit vacancies: the ``psll`` kernel between occupation masks (B × R chains, sample-major).
+
+    realisations: masks per (σ, τ), R ≥ 1. seed: base seed; a sample's masks come from a generator
+    seeded by (seed, σ, τ). chain_batch: chains integrated together at most (null: from a memory
+    budget).
+    """
+
+    name = "rtn_ensemble"
+    explicit_defects = True
+    option_defaults = {"realisations": 64, "seed": 0, "chain_batch": None}
+
+    def check_options(self, options):
+        out = super().check_options(options)
+        for key, lo in (("realisations", 1), ("seed", 0)):
+            v = out[key]
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ValueError(f"solver.{key} must be an integer >= {lo}, got {v!r}")
+        cb = out["chain_batch"]
+        if cb is not None and (isinstance(cb, bool) or not isinstance(cb, int) or cb < 1):
+            raise ValueError(f"solver.chain_batch must be null or an integer >= 1, got {cb!r}")
+        return out
+
+    def masks(self, cfg: SolverConfig, material: Material, n_cells: int, sigma, tau, *,
+              mirrored: bool = False) -> torch.Tensor:
+        """Occupation masks (B·R, L) of the samples (σ, τ), on the config's device and dtype."""
+        return vacancy_masks(n_cells, material.a, sigma, tau, cfg.options["realisations"], cfg.options["seed"],
+                             mirrored=mirrored, dtype=cfg.torch_dtype, device=cfg.torch_device)
+
+    def exchange(self, material, grid, sigma, tau, *, dtype, device, mask=None):
+        if mask is None:
+            raise ValueError(f"solver {self.name} needs the occupation masks of its chains")
+        if mask.shape[-1] != grid.n_cells:
+            raise ValueError(f"mask has {mask.shape[-1]} cells, expected n_cells = {grid.n_cells}")
+        return masked_exchange(material, mask, dtype=dtype, device=device)
+
+
+SOLVERS: dict[str, Solver] = {s.name: s for s in (PSLL(), SPSLL(), SPSLLConvolution(), RTNEnsemble())}
+SOLVER_NAMES = tuple(SOLVERS)
+
+
+def solver_of(name: str) -> Solver:
+    """The table entry of ``name``, with the list of names when it is not one."""
+    if name not in SOLVERS:
+        raise ValueError(f"solver.name must be one of {SOLVER_NAMES}, got {name!r}")
+    return SOLVERS[name]
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    """Numerics shared by every measurement (``conf/solver/*.yaml``) and the solver's own settings.
+
+    ``SolverConfig.of("rtn_ensemble", realisations=8)`` and :meth:`from_config` sort the keys into
+    the shared fields and ``options``; the table entry completes and validates ``options``.
+    """
+
+    name: str = "spsll"
+    dtype: str = "float64"
+    device: str = "auto"  # "auto" → cuda when available, else cpu
+    compile: str | bool = "auto"  # torch.compile the hot loops ("auto": for large batches)
+    phase_per_step: float = 0.35  # |λ|max·dt for dynamics (RK4 accuracy, see choose_time_step)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "options", solver_of(self.name).check_options(dict(self.options)))
+        if self.dtype not in DTYPES:
+            raise ValueError(f"solver.dtype must be one of {tuple(DTYPES)}, got {self.dtype!r}")
+        if self.compile not in (True, False, "auto"):
+            raise ValueError(f"solver.compile must be true, false or 'auto', got {self.compile!r}")
+        if not (0 < float(self.phase_per_step) <= 2.5):
+            raise ValueError(f"solver.phase_per_step must be in (0, 2.5], got {self.phase_per_step}")
+
+    @classmethod
+    def of(cls, name: str = "spsll", **settings) -> SolverConfig:
+        return cls.from_config({"name": name, **settings})
+
+    @classmethod
+    def from_config(cls, cfg: Mapping) -> SolverConfig:
+        """From a flat mapping (a ``conf/solver`` node or a dataset's stored request)."""
+        shared = {f.name for f in fields(cls)} - {"options"}
+        data = {k: cfg[k] for k in cfg if k in shared}
+        return cls(**data, options={k: cfg[k] for k in cfg if k not in shared})
+
+    def to_dict(self) -> dict:
+        """Flat, as in ``conf/solver`` and the dataset request."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "options"} | dict(self.options)
+
+    @property
+    def solver(self) -> Solver:
+        return SOLVERS[self.name]
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return DTYPES[self.dtype]
+
+    @property
+    def torch_device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+
+def build_system(cfg: SolverConfig, material: Material, grid: Grid | int, sigma=None, tau=None, *, alpha: float,
+                 terms=None, mask=None) -> LLSystem:
+    """The LL system of solver ``cfg.name`` for a batch of (σ, τ) in metres on ``grid`` (a number of
+    cells is a chain of the material's lattice constant).
+
+    For explicit-defect solvers pass the occupation ``mask`` (B·R, N) of the chains (from the
+    solver's ``masks``); the others refuse one.
+    """
+    grid = grid if isinstance(grid, Grid) else Grid(grid, material.a)
+    solver = cfg.solver
+    kw = {"dtype": cfg.torch_dtype, "device": cfg.torch_device}
+    if solver.explicit_defects:
+        ex = solver.exchange(material, grid, sigma, tau, mask=mask, **kw)
+    elif mask is not None:
+        raise ValueError(f"a vacancy mask is only used by explicit-defect solvers, not {cfg.name}")
+    else:
+        ex = solver.exchange(material, grid, sigma, tau, **kw)
+    return LLSystem(material, ex, alpha, terms)

@@ -1,0 +1,40 @@
+"""``python -m spsll.studies.validation``: the Hydra entry point of the validation study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig
+
+from spsll.studies.common import CONF, command_line, set_threads
+from spsll.studies.validation.compute import run_validation
+from spsll.studies.validation.config import ValidationConfig
+from spsll.studies.validation.report import write_report
+
+MODULE = "spsll.studies.validation"
+
+
+def run_study(cfg: DictConfig, command: str | None = None) -> Path:
+    """Compute (or, with ``render_from``, re-render a ``save_raw`` file) and write the report."""
+    out = Path(cfg.out)
+    if cfg.get("render_from"):
+        saved = torch.load(cfg.render_from, weights_only=False)
+        path = write_report(saved["result"], out, command=saved["command"])
+        print(f"wrote {path} from {cfg.render_from}")
+        return path
+    set_threads(cfg.get("threads"))
+    vcfg = ValidationConfig.from_study(cfg)
+    command = command or command_line(MODULE, drop=("save_raw",))  # bookkeeping, not part of what is computed
+    result = run_validation(vcfg, log=lambda m: print(m, flush=True))
+    if cfg.get("save_raw"):
+        torch.save({"result": result, "command": command}, cfg.save_raw)
+    path = write_report(result, out, command=command)
+    print(f"wrote {path} ({result['seconds']:.0f} s)")
+    return path
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF), config_name="studies/validation")
+def main(cfg: DictConfig) -> None:
+    run_study(cfg)

@@ -54,6 +54,17 @@ def require_scalar_positive(name: str, value: float) -> float:
     return v
 
 
+def require_scalar_nonnegative(name: str, value) -> float:
+    """A finite Python float ``>= 0`` (τ = 0 is the perfect material)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}") from err
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be a finite number >= 0 (allowed range [0, inf)), got {v}")
+    return v
+
+
 def require_int_at_least(name: str, value, minimum: int) -> int:
     """An integer ``>= minimum`` (grid sizes, counts)."""
     if isinstance(value, bool) or int(value) != value:

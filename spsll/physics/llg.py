@@ -7,9 +7,10 @@ The local field H_l is the sum of the local terms (:mod:`spsll.physics.terms`): 
 anisotropy Hk m_z ẑ, the thin-film shape term −Ms m_z ẑ, and a uniform applied field. With both
 axial terms the gap field is H_gap = Hk − Ms.
 
-Tensors are batched (B, 3, N), float64 by default, on any device. The hot path (one RK4 step)
-is a pure function of tensors so that ``torch.compile`` can fuse the element-wise work around
-the FFTs; it falls back to eager mode when compilation is unavailable.
+Tensors are batched (B, 3, *shape) — a chain (N,), a film (Nx, Ny), bulk (Nx, Ny, Nz) — float64
+by default, on any device. The hot path (one RK4 step) is a pure function of tensors so that
+``torch.compile`` can fuse the element-wise work around the FFTs; it falls back to eager mode when
+compilation is unavailable.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from spsll.physics.terms.exchange import ExchangeTerm, exchange_field
 class LLSystem:
     """A batch of chains: the exchange term, the local terms, damping α and the material.
 
-    ``terms`` are the local field terms (default: :func:`spsll.physics.terms.local_terms` of the
+    ``terms`` are the other field terms (default: :func:`spsll.physics.terms.local_terms` of the
     material): the axial ones (anisotropy, shape) enter the fused hot path as one coefficient
-    c = Σ c_i of c·m_z ẑ, a Zeeman term as H_app.
+    c = Σ c_i of c·m_z ẑ, a Zeeman term as H_app; any other term (DMI, thin-film magnetostatics) is
+    added as its ``field(m)`` and must also offer ``rate_bound()`` (its field scale, A/m, for the
+    time step) and ``select(index)`` (the term for a subset of the batch).
     """
 
     def __init__(self, material: Material, exchange: ExchangeTerm, alpha: float, terms=None):
@@ -45,6 +48,7 @@ class LLSystem:
         self._zeeman = [t for t in self.terms if isinstance(t, Zeeman)]
         if len(self._zeeman) > 1:
             raise ValueError("one Zeeman term at most (add the fields)")
+        self.extra = tuple(t for t in self.terms if not isinstance(t, AxialTerm | Zeeman))
 
     # -- fields ---------------------------------------------------------------------------------
     def applied_tensor(self, like: torch.Tensor) -> torch.Tensor | None:
@@ -54,7 +58,7 @@ class LLSystem:
     def field(self, m: torch.Tensor) -> torch.Tensor:
         """H_eff(m) in A/m, shape of m (Eq. 2)."""
         return effective_field(m, self.exchange.kernel, self.exchange.weight,
-                               self.z_coefficient, self.applied_tensor(m), self.exchange.mask)
+                               self.z_coefficient, self.applied_tensor(m), self.exchange.mask, self.extra)
 
     def rhs(self, m: torch.Tensor) -> torch.Tensor:
         """∂m/∂t (Eq. 1) in 1/s."""
@@ -62,17 +66,18 @@ class LLSystem:
 
     def torque(self, m: torch.Tensor) -> torch.Tensor:
         """Max over cells of |m × H_eff| per sample (A/m): zero at equilibrium."""
-        return torch.linalg.cross(m, self.field(m), dim=1).norm(dim=1).amax(dim=-1)
+        return torch.linalg.cross(m, self.field(m), dim=1).norm(dim=1).flatten(1).amax(dim=1)
 
     def energy(self, m: torch.Tensor) -> torch.Tensor:
-        """Energy per unit cross-section (J/m²) per sample: the sum of the terms' energies.
+        """Energy per sample, the sum of the terms' energies: J/m² (per unit cross-section) on a chain,
+        J/m (per unit thickness) in a film, J in bulk.
 
         H_ex is linear in m, so this is the energy whose gradient is H_eff for the symmetric
         exchange readings (psll, spsll, explicit vacancies); the convolution reading is not
         symmetric and has no such energy.
         """
         mu0_ms = self.material.mu0 * self.material.Ms
-        e = self.exchange.energy(m, self.material.a, mu0_ms)
+        e = self.exchange.energy(m, self.material.a ** (m.ndim - 2), mu0_ms)
         for term in self.terms:
             e = e + term.energy(m)
         return e
@@ -82,23 +87,25 @@ class LLSystem:
         """Upper bound on the linearised field scale over the batch (A/m)."""
         applied = self._zeeman[0].applied if self._zeeman else (0.0, 0.0, 0.0)
         loc = abs(self.z_coefficient) + math.sqrt(sum(h * h for h in applied))
-        return float(self.exchange.rate_bound().max()) + loc
+        return float(self.exchange.rate_bound().max()) + loc + sum(float(t.rate_bound()) for t in self.extra)
 
     def rate_bound(self) -> float:
         """Upper bound on |λ| of the linearised RHS (rad/s): γμ0 H_bound √(1+α²)."""
         return self.material.gamma_mu0 * self.field_bound() * math.sqrt(1 + self.alpha**2)
 
 
-def effective_field(m, kernel, weight, z_coefficient: float, h_app=None, mask=None):
-    """H_eff = H_ex + c m_z ẑ (+ H_app) for a batch m (B, 3, N).
+def effective_field(m, kernel, weight, z_coefficient: float, h_app=None, mask=None, extra=()):
+    """H_eff = H_ex + c m_z ẑ (+ H_app) for a batch m (B, 3, *shape).
 
-    With an explicit-vacancy ``mask`` r (B, 1, N) the whole field is r·H_eff: vacant cells feel no
+    With an explicit-vacancy ``mask`` r (B, 1, *shape) the whole field is r·H_eff: vacant cells feel no
     field (see :func:`spsll.physics.terms.exchange.masked_exchange`).
     """
     h = exchange_field(m, kernel, weight)  # a fresh tensor, safe to update in place
     h[:, 2] += z_coefficient * m[:, 2]
     if h_app is not None:
         h = h + h_app
+    for term in extra:  # non-local terms other than exchange (DMI, magnetostatics)
+        h = h + term.field(m)
     if mask is not None:
         h = h * mask
     return h
@@ -113,7 +120,7 @@ def ll_rhs(m, h, gamma_mu0: float, alpha: float):
 
 
 def normalise(m: torch.Tensor, mask=None) -> torch.Tensor:
-    """Project back onto |m| = 1 (cell-wise); with an explicit-vacancy ``mask`` (B, 1, N), vacant
+    """Project back onto |m| = 1 (cell-wise); with an explicit-vacancy ``mask`` (B, 1, *shape), vacant
     cells (m = 0) stay exactly 0 and occupied ones are normalised exactly as without a mask."""
     n = m.norm(dim=1, keepdim=True)
     if mask is None:
@@ -121,11 +128,11 @@ def normalise(m: torch.Tensor, mask=None) -> torch.Tensor:
     return m / n.clamp_min(torch.finfo(m.dtype).tiny) * mask
 
 
-def _rk4_step(m, dt, kernel, weight, zc: float, h_app, gm: float, alpha: float, mask=None):
+def _rk4_step(m, dt, kernel, weight, zc: float, h_app, gm: float, alpha: float, mask=None, extra=()):
     """One classical RK4 step of Eq. 1 followed by renormalisation of |m|."""
 
     def f(y):
-        return ll_rhs(y, effective_field(y, kernel, weight, zc, h_app, mask), gm, alpha)
+        return ll_rhs(y, effective_field(y, kernel, weight, zc, h_app, mask, extra), gm, alpha)
 
     k1 = f(m)
     k2 = f(m + (0.5 * dt) * k1)
@@ -170,7 +177,7 @@ def integrate(system: LLSystem, m0: torch.Tensor, dt: float, n_steps: int, *,
             f"time step dt = {dt:.3g} s exceeds the RK4 stability bound "
             f"{RK4_STABILITY / system.rate_bound():.3g} s of this operator; use choose_time_step"
         )
-    step = rk4_stepper(compile, m0.shape[0] * m0.shape[-1] * n_steps)
+    step = rk4_stepper(compile, m0[:, 0].numel() * n_steps)
     ex = system.exchange
     h_app = system.applied_tensor(m0)
     zc, gm, al = system.z_coefficient, system.material.gamma_mu0, system.alpha
@@ -180,7 +187,7 @@ def integrate(system: LLSystem, m0: torch.Tensor, dt: float, n_steps: int, *,
     if callback is not None:
         callback(0, m)
     for i in range(1, n_steps + 1):
-        m = step(m, dt, ex.kernel, ex.weight, zc, h_app, gm, al, ex.mask)
+        m = step(m, dt, ex.kernel, ex.weight, zc, h_app, gm, al, ex.mask, system.extra)
         if callback is not None and i % every == 0:
             callback(i, m)
         if i % check_every == 0:

@@ -33,13 +33,13 @@ from spsll.physics.llg import (
 
 @dataclass
 class RelaxResult:
-    m: torch.Tensor  # (B, 3, N) relaxed magnetisation
+    m: torch.Tensor  # (B, 3, *shape) relaxed magnetisation
     converged: torch.Tensor  # (B,) bool
     max_torque: torch.Tensor  # (B,) A/m, max over cells of |m × H_eff|
     iterations: torch.Tensor  # (B,) iterations (bb) or RK4 steps (dynamics) used
 
 
-def _bb_iteration(m, d, t, kernel, weight, zc: float, h_app, t0: torch.Tensor, bb1: bool, mask=None):
+def _bb_iteration(m, d, t, kernel, weight, zc: float, h_app, t0: torch.Tensor, bb1: bool, mask=None, extra=()):
     """One projected BB step: m ← normalise(m + t d), new direction d and BB step size t.
 
     d = H − (m·H) m = −m × (m × H) is minus the (tangent) energy gradient; with s = Δm and
@@ -47,15 +47,16 @@ def _bb_iteration(m, d, t, kernel, weight, zc: float, h_app, t0: torch.Tensor, b
     and fall back to t0 where a curvature estimate is not positive.
     """
     m_new = normalise(m + t * d, mask)
-    h = effective_field(m_new, kernel, weight, zc, h_app, mask)
+    h = effective_field(m_new, kernel, weight, zc, h_app, mask, extra)
     d_new = h - (m_new * h).sum(1, keepdim=True) * m_new
     s = m_new - m
     y = d - d_new
-    sy = (s * y).sum((1, 2), keepdim=True)
+    dims = tuple(range(1, m.ndim))  # all but the batch
+    sy = (s * y).sum(dims, keepdim=True)
     if bb1:
-        num, den = (s * s).sum((1, 2), keepdim=True), sy
+        num, den = (s * s).sum(dims, keepdim=True), sy
     else:
-        num, den = sy, (y * y).sum((1, 2), keepdim=True)
+        num, den = sy, (y * y).sum(dims, keepdim=True)
     ok = (den > 0) & (num > 0)
     t_new = torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), t0)
     return m_new, d_new, torch.minimum(torch.maximum(t_new, t0 * 1e-3), t0 * 1e4)
@@ -73,10 +74,11 @@ def relax_bb(system: LLSystem, m0: torch.Tensor, *, torque_tol: float = 1e-7,
     tol = torque_tol * system.material.Ms
     out_m = m0.clone()
     out_iter = torch.zeros(B, dtype=torch.long, device=m0.device)
-    step = _bb_stepper(compile, B * m0.shape[-1])
+    step = _bb_stepper(compile, m0[:, 0].numel())
 
     active = torch.arange(B, device=m0.device)
     ex = system.exchange
+    extra = system.extra
     zc = system.z_coefficient
     h_app = system.applied_tensor(m0)
     m = m0.clone()
@@ -84,14 +86,14 @@ def relax_bb(system: LLSystem, m0: torch.Tensor, *, torque_tol: float = 1e-7,
     d = h - (m * h).sum(1, keepdim=True) * m
     # a safe first step (per A/m); a tensor, so that a compiled step is not specialised on it
     t0 = torch.tensor(1.0 / system.field_bound(), dtype=m0.dtype, device=m0.device)
-    t = t0.expand(B, 1, 1).clone()
+    t = t0.expand(B, *[1] * (m0.ndim - 1)).clone()
     it = 0
     while active.numel() > 0 and it < max_iter:
         it += 1
-        m, d, t = step(m, d, t, ex.kernel, ex.weight, zc, h_app, t0, bool(it % 2), ex.mask)
+        m, d, t = step(m, d, t, ex.kernel, ex.weight, zc, h_app, t0, bool(it % 2), ex.mask, extra)
         if it % check_every == 0 or it == max_iter:
             check_finite_state(m, f"BB relaxation iteration {it}")
-            torque = d.norm(dim=1).amax(dim=-1)  # |m×H| = |H − (m·H)m| for |m| = 1
+            torque = d.norm(dim=1).flatten(1).amax(dim=1)  # |m×H| = |H − (m·H)m| for |m| = 1
             done = (torque <= tol) | (it == max_iter)
             if done.any():
                 idx = active[done]
@@ -100,6 +102,7 @@ def relax_bb(system: LLSystem, m0: torch.Tensor, *, torque_tol: float = 1e-7,
                 keep = ~done
                 active, m, d, t = active[keep], m[keep], d[keep], t[keep]
                 ex = system.exchange.select(active)
+                extra = tuple(term.select(active) for term in system.extra)
     # the reported torque is recomputed from the returned state (independent of the iteration)
     final = system.torque(out_m)
     return RelaxResult(out_m, final <= tol, final, out_iter)

@@ -25,12 +25,15 @@ from typing import Any, ClassVar
 import torch
 
 from spsll.physics.checks import require_nonnegative, require_positive
-from spsll.physics.defects import rtn
+from spsll.physics.defects import mosaic, rtn
 from spsll.physics.defects.masks import vacancy_masks
 from spsll.physics.grid import Grid
 from spsll.physics.llg import LLSystem
 from spsll.physics.material import Material
+from spsll.physics.terms import local_terms
+from spsll.physics.terms.dmi import DMITerm
 from spsll.physics.terms.exchange import ExchangeTerm, exchange_kernel, masked_exchange
+from spsll.physics.terms.magnetostatics import ThinFilmMagnetostatics
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -57,11 +60,26 @@ class Solver:
         """The exchange term of a batch of (σ, τ) in metres."""
         raise NotImplementedError
 
+    def dmi(self, material: Material, grid: Grid, sigma, tau, *, dtype, device) -> DMITerm:
+        """The interfacial DMI term of a batch of (σ, τ), the defects entering it as they enter this
+        reading's exchange (docs/physics.md#dmi)."""
+        raise NotImplementedError
+
     def linear_filter(self, k: torch.Tensor, sigma: torch.Tensor, tau: torch.Tensor, grid: Grid) -> torch.Tensor:
         """F(k) of a k-diagonal reading, f(k) = f_gap + X0 [1 − cos ka] F(k), shape (B, K),
         differentiable in σ, τ (m). Readings that couple modes have none."""
         raise ValueError(f"solver {self.name} couples wavenumbers: it has no closed-form small-amplitude "
                          "dispersion (simulate it instead)")
+
+
+def _half_spectrum(grid: Grid, sigma: torch.Tensor, tau: torch.Tensor, device) -> torch.Tensor:
+    """The model's discrete defect spectrum P_j on the grid's ``rfftn`` half (B, *rfft_shape), float64:
+    the RTN spectrum (Eq. 3) on a chain, the mosaic's S_d in films and bulk (docs/physics.md#mosaic)."""
+    if grid.ndim == 1:
+        P = rtn.discrete_spectrum(grid.shape[0], grid.a, sigma, tau, dtype=torch.float64, device=device)
+    else:
+        P = mosaic.mosaic_discrete_spectrum(grid.shape, grid.a, sigma, tau, dtype=torch.float64, device=device)
+    return P[..., : grid.shape[-1] // 2 + 1]
 
 
 def _sigma_tau(name: str, sigma, tau, device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,8 +99,11 @@ class PSLL(Solver):
     k_diagonal = True
 
     def exchange(self, material, grid, sigma, tau, *, dtype, device):
-        kernel = exchange_kernel(material, grid, device=device).reshape(1, 1, -1)
-        return ExchangeTerm(self.name, kernel.to(dtype), None, grid.n_cells)
+        kernel = exchange_kernel(material, grid, device=device).reshape(1, 1, *grid.rfft_shape)
+        return ExchangeTerm(self.name, kernel.to(dtype), None, grid.shape)
+
+    def dmi(self, material, grid, sigma, tau, *, dtype, device):
+        return DMITerm.of(material, grid, dtype=dtype, device=device)
 
     def linear_filter(self, k, sigma, tau, grid):
         return torch.ones(sigma.shape[0], k.shape[0], dtype=torch.float64, device=k.device)
@@ -95,17 +116,25 @@ class SPSLL(Solver):
     name = "spsll"
     k_diagonal = True
 
+    def defect_filter(self, grid, sigma, tau, device) -> torch.Tensor:
+        """F(k) = φ + √P_cont on the ``rfftn`` grid, (B, *rfft_shape), float64; exactly 1 where τ = 0."""
+        phi = rtn.material_fraction(sigma, tau)
+        p_cont = _half_spectrum(grid, sigma, tau, device).clone()
+        p_cont[(slice(None),) + (0,) * grid.ndim] -= phi**2  # the delta is the identity with amplitude φ
+        filt = phi.view(-1, *[1] * grid.ndim) + torch.sqrt(p_cont.clamp_min(0))
+        filt[tau == 0] = 1.0  # exact PS-LL at τ = 0 (no round-off from φ² − φ²)
+        return filt
+
     def exchange(self, material, grid, sigma, tau, *, dtype, device):
         sigma, tau = _sigma_tau(self.name, sigma, tau, device)
-        n = grid.n_cells
         kappa = exchange_kernel(material, grid, device=device)
-        P = rtn.discrete_spectrum(n, grid.a, sigma, tau, dtype=torch.float64, device=device)
-        phi = rtn.material_fraction(sigma, tau)
-        p_cont = P[:, : n // 2 + 1].clone()
-        p_cont[:, 0] -= phi**2  # the delta is the identity with amplitude φ
-        filt = phi[:, None] + torch.sqrt(p_cont.clamp_min(0))
-        filt[tau == 0] = 1.0  # exact PS-LL at τ = 0 (no round-off from φ² − φ²)
-        return ExchangeTerm(self.name, (kappa[None, :] * filt)[:, None, :].to(dtype), None, n)
+        filt = self.defect_filter(grid, sigma, tau, device)
+        return ExchangeTerm(self.name, (kappa[None] * filt)[:, None].to(dtype), None, grid.shape)
+
+    def dmi(self, material, grid, sigma, tau, *, dtype, device):
+        sigma, tau = _sigma_tau(self.name, sigma, tau, device)
+        filt = self.defect_filter(grid, sigma, tau, device)[:, None]
+        return DMITerm.of(material, grid, filt=filt, dtype=dtype, device=device)
 
     def linear_filter(self, k, sigma, tau, grid):
         """φ + √(S_cont(k) Δk); exactly 1 where τ = 0 (the √ is guarded so the gradient stays finite)."""
@@ -123,14 +152,28 @@ class SPSLLConvolution(Solver):
 
     name = "spsll_convolution"
 
+    def defect_weight(self, grid, sigma, tau, device) -> torch.Tensor:
+        """g(x) = Σ_j √P_j e^{i k_j x} on the cells, (B, *shape), float64; exactly 1 where τ = 0."""
+        amp = torch.sqrt(_half_spectrum(grid, sigma, tau, device))
+        if grid.ndim == 1:  # P is even, so g is real (irfft of the half spectrum, no 1/N)
+            g = torch.fft.irfft(amp, n=grid.shape[0], dim=-1, norm="forward")
+        else:
+            dims = tuple(range(1, grid.ndim + 1))
+            g = torch.fft.irfftn(amp, s=grid.shape, dim=dims, norm="forward")
+        g[tau == 0] = 1.0
+        return g
+
     def exchange(self, material, grid, sigma, tau, *, dtype, device):
         sigma, tau = _sigma_tau(self.name, sigma, tau, device)
-        n = grid.n_cells
         kappa = exchange_kernel(material, grid, device=device)
-        P = rtn.discrete_spectrum(n, grid.a, sigma, tau, dtype=torch.float64, device=device)
-        g = torch.fft.irfft(torch.sqrt(P[:, : n // 2 + 1]), n=n, dim=-1, norm="forward")  # P even: g real
-        g[tau == 0] = 1.0
-        return ExchangeTerm(self.name, kappa.reshape(1, 1, -1).to(dtype), g[:, None, :].to(dtype), n)
+        g = self.defect_weight(grid, sigma, tau, device)
+        return ExchangeTerm(self.name, kappa.reshape(1, 1, *grid.rfft_shape).to(dtype), g[:, None].to(dtype),
+                            grid.shape)
+
+    def dmi(self, material, grid, sigma, tau, *, dtype, device):
+        sigma, tau = _sigma_tau(self.name, sigma, tau, device)
+        g = self.defect_weight(grid, sigma, tau, device)[:, None]
+        return DMITerm.of(material, grid, weight=g, dtype=dtype, device=device)
 
 
 class RTNEnsemble(Solver):
@@ -156,18 +199,24 @@ class RTNEnsemble(Solver):
             raise ValueError(f"solver.chain_batch must be null or an integer >= 1, got {cb!r}")
         return out
 
-    def masks(self, cfg: SolverConfig, material: Material, n_cells: int, sigma, tau, *,
+    def masks(self, cfg: SolverConfig, material: Material, n_cells: int | tuple[int, ...], sigma, tau, *,
               mirrored: bool = False) -> torch.Tensor:
-        """Occupation masks (B·R, L) of the samples (σ, τ), on the config's device and dtype."""
+        """Occupation masks (B·R, *shape) of the samples (σ, τ), on the config's device and dtype: RTN chains,
+        or mosaics for a film or bulk shape."""
         return vacancy_masks(n_cells, material.a, sigma, tau, cfg.options["realisations"], cfg.options["seed"],
                              mirrored=mirrored, dtype=cfg.torch_dtype, device=cfg.torch_device)
 
     def exchange(self, material, grid, sigma, tau, *, dtype, device, mask=None):
         if mask is None:
             raise ValueError(f"solver {self.name} needs the occupation masks of its chains")
-        if mask.shape[-1] != grid.n_cells:
-            raise ValueError(f"mask has {mask.shape[-1]} cells, expected n_cells = {grid.n_cells}")
-        return masked_exchange(material, mask, dtype=dtype, device=device)
+        if tuple(mask.shape[-grid.ndim:]) != grid.shape:
+            raise ValueError(f"mask has shape {tuple(mask.shape)}, expected cells {grid.shape}")
+        return masked_exchange(material, mask, grid=grid, dtype=dtype, device=device)
+
+    def dmi(self, material, grid, sigma, tau, *, dtype, device):
+        """The plain ``psll`` DMI: vacant cells hold m = 0, so their bonds vanish, and the integrators
+        mask the total field."""
+        return DMITerm.of(material, grid, dtype=dtype, device=device)
 
 
 SOLVERS: dict[str, Solver] = {s.name: s for s in (PSLL(), SPSLL(), SPSLLConvolution(), RTNEnsemble())}
@@ -236,12 +285,15 @@ class SolverConfig:
 
 
 def build_system(cfg: SolverConfig, material: Material, grid: Grid | int, sigma=None, tau=None, *, alpha: float,
-                 terms=None, mask=None) -> LLSystem:
+                 terms=None, mask=None, geometry: torch.Tensor | None = None) -> LLSystem:
     """The LL system of solver ``cfg.name`` for a batch of (σ, τ) in metres on ``grid`` (a number of
     cells is a chain of the material's lattice constant).
 
-    For explicit-defect solvers pass the occupation ``mask`` (B·R, N) of the chains (from the
-    solver's ``masks``); the others refuse one.
+    For explicit-defect solvers pass the occupation ``mask`` (B·R, *shape) of the samples (from the
+    solver's ``masks``); the others refuse one. ``geometry`` (*shape, :mod:`spsll.physics.geometry`)
+    makes the sample finite: the field is multiplied by it (free boundaries); the caller starts from
+    m = 0 outside. ``terms`` default to the material's local terms; the material's DMI (D ≠ 0, the
+    defects entering it as they enter this solver's exchange) and thin-film magnetostatics are added.
     """
     grid = grid if isinstance(grid, Grid) else Grid(grid, material.a)
     solver = cfg.solver
@@ -252,4 +304,18 @@ def build_system(cfg: SolverConfig, material: Material, grid: Grid | int, sigma=
         raise ValueError(f"a vacancy mask is only used by explicit-defect solvers, not {cfg.name}")
     else:
         ex = solver.exchange(material, grid, sigma, tau, **kw)
-    return LLSystem(material, ex, alpha, terms)
+    if geometry is not None:
+        ex = ex.restricted_to(geometry)
+    terms = tuple(local_terms(material) if terms is None else terms)
+    return LLSystem(material, ex, alpha, terms + _film_terms(solver, material, grid, sigma, tau, terms, kw))
+
+
+def _film_terms(solver: Solver, material: Material, grid: Grid, sigma, tau, given: tuple, kw: dict) -> tuple:
+    """The material's DMI (when D ≠ 0, of the solver's reading; docs/physics.md#dmi) and thin-film
+    magnetostatics (when ``magnetostatics == thin_film``; #magnetostatics), unless ``given`` holds one."""
+    out = []
+    if material.D != 0 and not any(isinstance(t, DMITerm) for t in given):
+        out.append(solver.dmi(material, grid, sigma, tau, **kw))
+    if material.magnetostatics == "thin_film" and not any(isinstance(t, ThinFilmMagnetostatics) for t in given):
+        out.append(ThinFilmMagnetostatics.of(material, grid, **kw))
+    return tuple(out)

@@ -15,7 +15,7 @@ import struct
 import torch
 
 from spsll.physics.checks import require_int_at_least
-from spsll.physics.defects import rtn
+from spsll.physics.defects import mosaic, rtn
 
 
 def sample_seed(seed: int, sigma: float, tau: float) -> int:
@@ -27,9 +27,10 @@ def sample_seed(seed: int, sigma: float, tau: float) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little") & ((1 << 63) - 1)
 
 
-def vacancy_masks(n_cells: int, cell_size: float, sigma, tau, realisations: int, seed: int = 0, *,
-                  mirrored: bool = False, dtype=torch.float64, device=None) -> torch.Tensor:
-    """RTN occupation masks, shape (B·R, L) of 0./1., sample-major (row b·R + r).
+def vacancy_masks(n_cells: int | tuple[int, ...], cell_size: float, sigma, tau, realisations: int, seed: int = 0,
+                  *, mirrored: bool = False, dtype=torch.float64, device=None) -> torch.Tensor:
+    """RTN occupation masks, shape (B·R, L) of 0./1., sample-major (row b·R + r); for a film or bulk
+    shape (Nx, Ny[, Nz]) the coloured Poisson mosaic (docs/physics.md#mosaic), (B·R, *shape).
 
     Each sample's R chains of ``n_cells`` cells (``cell_size`` m) are drawn with
     :func:`~spsll.physics.defects.rtn.sample_rtn` (means σ_b, τ_b in metres) from a CPU generator
@@ -38,7 +39,11 @@ def vacancy_masks(n_cells: int, cell_size: float, sigma, tau, realisations: int,
     τ = 0 gives all ones.
     """
     R = require_int_at_least("realisations", realisations, 1)
-    n = require_int_at_least("n_cells", n_cells, 2)
+    if not isinstance(n_cells, int) and len(n_cells) > 1:
+        if mirrored:
+            raise ValueError("mirrored masks are the chain's wall domain; a film or bulk takes its mosaic as is")
+        return _mosaic_masks(tuple(n_cells), cell_size, sigma, tau, R, seed, dtype, device)
+    n = require_int_at_least("n_cells", n_cells if isinstance(n_cells, int) else n_cells[0], 2)
     if isinstance(seed, bool) or int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     s, t = rtn.batch_params(sigma, tau)
@@ -50,3 +55,12 @@ def vacancy_masks(n_cells: int, cell_size: float, sigma, tau, realisations: int,
     if mirrored:
         r = torch.cat([r, r.flip(-1)], dim=-1)
     return r.to(dtype=dtype, device=device)
+
+
+def _mosaic_masks(shape, cell_size, sigma, tau, R, seed, dtype, device) -> torch.Tensor:
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    s, t = rtn.batch_params(sigma, tau)
+    rows = [mosaic.draw_mosaic(R, shape, cell_size, sb, tb, generator=torch.Generator().manual_seed(
+        sample_seed(seed, sb, tb))) for sb, tb in zip(s.tolist(), t.tolist(), strict=True)]
+    return torch.cat(rows, dim=0).to(dtype=dtype, device=device)

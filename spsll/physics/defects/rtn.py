@@ -32,6 +32,7 @@ from spsll.physics.checks import (
     require_int_at_least,
     require_nonnegative,
     require_positive,
+    require_scalar_nonnegative,
     require_scalar_positive,
 )
 from spsll.units import correlation_length as correlation_length_of
@@ -71,18 +72,8 @@ def batch_params(sigma, tau, *, dtype=torch.float64, device=None) -> tuple[torch
     return s, t
 
 
-def _scalar_nonnegative(name: str, value) -> float:
-    """A finite Python float ``>= 0``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}") from err
-    if not math.isfinite(v) or v < 0:
-        raise ValueError(f"{name} must be a finite number >= 0 (allowed range [0, inf)), got {v}")
-    return v
-
-
-def _phi_T(s: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def phi_and_T(s: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """φ and T of validated (σ, τ) tensors."""
     return material_fraction_of(s, t), correlation_length_of(s, t)  # σ + τ > 0 because σ > 0
 
 
@@ -93,7 +84,7 @@ def material_fraction(sigma, tau) -> torch.Tensor:
     """Material fraction ``phi = sigma/(sigma+tau)``, shape (B,); exactly 1 where ``tau = 0``."""
     dtype, device = _infer_dtype_device(sigma, tau)
     s, t = batch_params(sigma, tau, dtype=dtype, device=device)
-    return _phi_T(s, t)[0]
+    return phi_and_T(s, t)[0]
 
 
 def correlation_length(sigma, tau) -> torch.Tensor:
@@ -103,7 +94,7 @@ def correlation_length(sigma, tau) -> torch.Tensor:
     """
     dtype, device = _infer_dtype_device(sigma, tau)
     s, t = batch_params(sigma, tau, dtype=dtype, device=device)
-    return _phi_T(s, t)[1]
+    return phi_and_T(s, t)[1]
 
 
 def continuous_spectrum(k, sigma, tau) -> torch.Tensor:
@@ -128,7 +119,7 @@ def continuous_spectrum(k, sigma, tau) -> torch.Tensor:
     if not bool(torch.isfinite(kk).all()):
         raise ValueError("k must be finite")
     s, t = batch_params(sigma, tau, dtype=dtype, device=device)
-    phi, T = _phi_T(s, t)
+    phi, T = phi_and_T(s, t)
     amp = (phi * (1.0 - phi) / math.pi)[:, None]  # sigma*tau/(sigma+tau)^2 / pi
     kT = kk[None, :] * T[:, None]
     S = amp * T[:, None] / (1.0 + kT * kT)
@@ -159,7 +150,7 @@ def discrete_spectrum(
     k = wavenumbers(n, a, dtype=dtype, device=device)
     dk = 2.0 * math.pi / (n * a)
     P = continuous_spectrum(k, s, t) * dk
-    phi = _phi_T(s, t)[0]
+    phi = phi_and_T(s, t)[0]
     P[:, 0] = P[:, 0] + phi * phi
     delta = torch.zeros_like(P)
     delta[:, 0] = 1.0
@@ -212,6 +203,15 @@ def _sample_group(
     return flipped ^ start_one[:, None]
 
 
+def sampler_arguments(sigma, tau, generator, device) -> tuple[float, float, torch.device]:
+    """Validated scalar σ > 0 and τ ≥ 0 (m), and the device the draws go to (the generator's unless given)."""
+    s = require_scalar_positive("sigma", sigma)
+    t = require_scalar_nonnegative("tau", tau)
+    if generator is not None and device is None:
+        device = generator.device
+    return s, t, torch.device(device) if device is not None else torch.device("cpu")
+
+
 def sample_rtn(
     n_realisations: int,
     n_cells: int,
@@ -244,11 +244,7 @@ def sample_rtn(
     R = require_int_at_least("n_realisations", n_realisations, 1)
     n = require_int_at_least("n_cells", n_cells, 2)
     h = require_scalar_positive("dx", dx)
-    s_m = require_scalar_positive("sigma", sigma)
-    t_m = _scalar_nonnegative("tau", tau)
-    if generator is not None and device is None:
-        device = generator.device
-    device = torch.device(device) if device is not None else torch.device("cpu")
+    s_m, t_m, device = sampler_arguments(sigma, tau, generator, device)
     if t_m == 0.0:
         return torch.ones(R, n, dtype=dtype, device=device)
     s, t = s_m / h, t_m / h  # dwell means in units of the cell size

@@ -45,6 +45,7 @@ class DispersionSettings:
     sample_interval: float = 10e-15  # s
     window: str = "hann"  # "hann" or "none"
     keep_spectrum_below: float | None = None  # Hz: keep |FFT| for f < this (cropped 2D image)
+    n_rows: int = 1  # > 1: a film of n_cells × n_rows, a line excitation along y, power averaged over rows
 
     def __post_init__(self):
         if not (0 < self.pulse_amplitude <= 0.1):
@@ -55,6 +56,12 @@ class DispersionSettings:
             raise ValueError(f"dispersion n_cells must be >= 16, got {self.n_cells}")
         if not (0 < self.sample_interval < self.duration):
             raise ValueError("need 0 < sample_interval < duration")
+        if isinstance(self.n_rows, bool) or not isinstance(self.n_rows, int) or self.n_rows < 1:
+            raise ValueError(f"dispersion n_rows must be an integer >= 1 (1: a chain), got {self.n_rows!r}")
+
+    def grid(self, a: float) -> Grid:
+        """The chain (N,), or the film (N, n_rows), of cells of size ``a``."""
+        return Grid(self.n_cells if self.n_rows == 1 else (self.n_cells, self.n_rows), a)
 
     @property
     def n_samples(self) -> int:
@@ -87,11 +94,14 @@ class DispersionResult:
 
 def initial_pulse(settings: DispersionSettings, batch: int, *, dtype=torch.float64,
                   device=None) -> torch.Tensor:
-    """Gaussian m_x pulse at cell N/2 on the uniform m = ẑ state: (B, 3, N)."""
+    """Gaussian m_x pulse at cell N/2 on the uniform m = ẑ state: (B, 3, N), or in a film the same
+    line along y (B, 3, N, n_rows): a line excitation, which drives only k_y = 0."""
     N = settings.n_cells
     j = torch.arange(N, dtype=torch.float64, device=device)
     mx = settings.pulse_amplitude * torch.exp(-0.5 * ((j - N // 2) / settings.pulse_width_cells) ** 2)
     m = torch.stack([mx, torch.zeros_like(mx), torch.sqrt(1 - mx * mx)]).to(dtype)
+    if settings.n_rows > 1:
+        return m[None, :, :, None].expand(batch, 3, N, settings.n_rows).contiguous()
     return m.unsqueeze(0).expand(batch, 3, N).contiguous()
 
 
@@ -104,6 +114,14 @@ def spectrum_2d(record: torch.Tensor, window: str = "hann") -> torch.Tensor:
         rec = rec * w[None, :, None]
     spec = torch.fft.fft(torch.fft.rfft(rec, dim=1), dim=2)
     return torch.fft.fftshift(spec, dim=2).abs()
+
+
+def row_averaged_spectrum(record: torch.Tensor, window: str = "hann") -> torch.Tensor:
+    """√(mean over rows of |FFT_x FFT_t|²) of film records (B, T, N, n_rows) → (B, T//2+1, N): each row
+    y is a chain's record along x; their power spectra are averaged (the RMS amplitude)."""
+    B, T, N, rows = record.shape
+    per_row = spectrum_2d(record.permute(0, 3, 1, 2).reshape(B * rows, T, N), window)
+    return (per_row * per_row).reshape(B, rows, -1, N).mean(dim=1).sqrt()
 
 
 def pick_peaks(spec: torch.Tensor, df: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,11 +145,11 @@ def pick_peaks(spec: torch.Tensor, df: float) -> tuple[torch.Tensor, torch.Tenso
 
 def record_transverse(system, m0: torch.Tensor, settings: DispersionSettings,
                       solver: SolverConfig) -> torch.Tensor:
-    """Integrate Eq. 1 from m0 (B, 3, N) and record m_x every ``sample_interval``: (B, T, N) float32."""
-    B, _, N = m0.shape
+    """Integrate Eq. 1 from m0 (B, 3, *shape) and record m_x every ``sample_interval``: (B, T, *shape),
+    float32."""
     T = settings.n_samples
     dt, n_sub = choose_time_step(system, settings.sample_interval, solver.phase_per_step)
-    record = torch.empty(B, T, N, dtype=torch.float32, device=m0.device)
+    record = torch.empty(m0.shape[0], T, *m0.shape[2:], dtype=torch.float32, device=m0.device)
 
     def store(step, m):
         s = step // n_sub
@@ -157,7 +175,7 @@ def simulate_dispersions(material: Material, sigma, tau, *, solver: SolverConfig
     if solver.solver.explicit_defects:
         return _ensemble_dispersions(material, sigma, tau, solver, settings, fft_batch)
     N = settings.n_cells
-    system = build_system(solver, material, Grid(N, material.a), sigma, tau, alpha=settings.alpha)
+    system = build_system(solver, material, settings.grid(material.a), sigma, tau, alpha=settings.alpha)
     B = 1 if sigma is None else int(torch.as_tensor(sigma).reshape(-1).shape[0])
     dev = solver.torch_device
     m0 = initial_pulse(settings, B, dtype=solver.torch_dtype, device=dev)
@@ -166,8 +184,9 @@ def simulate_dispersions(material: Material, sigma, tau, *, solver: SolverConfig
     freq = torch.empty(B, N, dtype=torch.float64, device=dev)
     refined = torch.empty_like(freq)
     n_keep, spectra = _spectrum_store(settings, B, dev)
+    spectrum = spectrum_2d if settings.n_rows == 1 else row_averaged_spectrum
     for lo in range(0, B, fft_batch):  # bounded memory: the 2D FFT in small sub-batches
-        spec = spectrum_2d(record[lo : lo + fft_batch].to(torch.float64), settings.window)
+        spec = spectrum(record[lo : lo + fft_batch].to(torch.float64), settings.window)
         freq[lo : lo + fft_batch], refined[lo : lo + fft_batch] = pick_peaks(spec, df)
         if spectra is not None:
             spectra[lo : lo + fft_batch] = spec[:, :n_keep].to(torch.float32)
@@ -202,6 +221,9 @@ def ensemble_power_groups(material: Material, sigma, tau, solver: SolverConfig, 
     impl = solver.solver
     if not impl.explicit_defects:
         raise ValueError(f"ensemble power spectra need an explicit-defect solver, not solver={solver.name}")
+    if settings.n_rows > 1:
+        raise ValueError("explicit-defect ensembles are measured on chains here (n_rows = 1); films take the "
+                         "mosaic masks of spsll.physics.defects")
     s, t = rtn.batch_params(sigma, tau)
     N, T, R = settings.n_cells, settings.n_samples, solver.options["realisations"]
     dev, dtype = solver.torch_device, solver.torch_dtype

@@ -23,5 +23,6 @@ class AxialTerm:
         return h
 
     def energy(self, m: torch.Tensor) -> torch.Tensor:
-        """Per sample (J/m²)."""
-        return -0.5 * self.mu0_ms * self.z_coefficient * (m[:, 2] ** 2).sum(-1) * self.cell_size
+        """Per sample: J/m² on a chain, J/m in a film, J in bulk (a sum over cells times a^d)."""
+        density = -0.5 * self.mu0_ms * self.z_coefficient * (m[:, 2] ** 2)
+        return density.flatten(1).sum(-1) * self.cell_size ** (m.ndim - 2)

@@ -24,27 +24,32 @@ def exchange_dispersion(k: torch.Tensor, material: Material) -> torch.Tensor:
 
 
 def exchange_kernel(material: Material, grid: Grid, *, device=None) -> torch.Tensor:
-    """κ(k) = Ms ω(k) on the rfft grid, float64, shape (N//2 + 1,): the ideal (``psll``) kernel."""
+    """κ(k) = Ms ω(k) on the ``rfftn`` grid, float64, shape :attr:`Grid.rfft_shape`: the ideal
+    (``psll``) kernel, ω(k) = 2 (λex/a)² Σ_d [1 − cos k_d a] (the nearest-neighbour lattice Laplacian,
+    the finite-difference exchange of a cubic mesh)."""
     require_int_at_least("n_cells", grid.n_cells, MIN_CELLS)
-    return material.Ms * exchange_dispersion(grid.rfft_wavenumbers(device=device), material)
+    if grid.ndim == 1:
+        return material.Ms * exchange_dispersion(grid.rfft_wavenumbers(device=device), material)
+    symbol = sum(1 - torch.cos(k * material.a) for k in grid.rfft_wavevectors(device=device))
+    return material.Ms * (material.exchange_prefactor * symbol)
 
 
 class ExchangeTerm:
-    """H_ex(m) = −Ms F⁻¹{ω(k) W(k)} for a batch m of shape (B, 3, N).
+    """H_ex(m) = −Ms F⁻¹{ω(k) W(k)} for a batch m of shape (B, 3, *shape).
 
-    ``kernel`` is Ms ω(k) [· F(k)] on the rfft grid, shape (B or 1, 1, N//2+1); ``weight`` is g(x)
-    of the convolution reading, shape (B, 1, N), or ``None``. ``mask`` (B, 1, N) of 0./1., or
-    ``None``, is the explicit-vacancy occupation r of ``rtn_ensemble`` (:func:`masked_exchange`):
-    the whole effective field is multiplied by it, so vacant cells feel no field (and, holding
-    m = 0, keep m = 0).
+    ``kernel`` is Ms ω(k) [· F(k)] on the rfftn grid, shape (B or 1, 1, *rfft_shape); ``weight`` is
+    g(x) of the convolution reading, shape (B, 1, *shape), or ``None``. ``mask`` (B, 1, *shape) of
+    0./1., or ``None``, is the explicit-vacancy occupation r (:func:`masked_exchange`): the whole
+    effective field is multiplied by it, so vacant cells feel no field (and, holding m = 0, keep
+    m = 0).
     """
 
-    def __init__(self, name: str, kernel: torch.Tensor, weight: torch.Tensor | None, n_cells: int,
+    def __init__(self, name: str, kernel: torch.Tensor, weight: torch.Tensor | None, shape: tuple[int, ...],
                  mask: torch.Tensor | None = None):
         self.name = name
         self.kernel = kernel
         self.weight = weight
-        self.n_cells = n_cells
+        self.shape = tuple(shape)
         self.mask = mask
 
     @property
@@ -52,14 +57,14 @@ class ExchangeTerm:
         return max(self.kernel.shape[0], 1 if self.weight is None else self.weight.shape[0])
 
     def field(self, m: torch.Tensor) -> torch.Tensor:
-        """H_ex(m) in A/m, shape of m (B, 3, N)."""
+        """H_ex(m) in A/m, shape of m (B, 3, *shape)."""
         h = exchange_field(m, self.kernel, self.weight)
         return h if self.mask is None else h * self.mask
 
-    def energy(self, m: torch.Tensor, cell_size: float, mu0_ms: float) -> torch.Tensor:
-        """E_ex = −½ μ0 Ms a Σ_j m_j·H_ex,j per sample (J/m²): the energy whose gradient is H_ex
-        for the symmetric readings; the convolution reading is not symmetric and has none."""
-        return (-0.5 * mu0_ms * (m * self.field(m)).sum(1)).sum(-1) * cell_size
+    def energy(self, m: torch.Tensor, cell_volume: float, mu0_ms: float) -> torch.Tensor:
+        """E_ex = −½ μ0 Ms a^d Σ_j m_j·H_ex,j per sample (J/m² in 1D, J/m in 2D, J in 3D): the energy
+        whose gradient is H_ex for the symmetric readings; the convolution reading has none."""
+        return (-0.5 * mu0_ms * (m * self.field(m)).sum(1)).flatten(1).sum(-1) * cell_volume
 
     def rate_bound(self) -> torch.Tensor:
         """Upper bound of the operator's field scale per sample (A/m): max κ · max|g|.
@@ -67,57 +72,70 @@ class ExchangeTerm:
         For the symmetric filters this is the largest eigenvalue; for the convolution it bounds
         ‖C_κ diag(g)‖ ≤ max κ · max|g|, which is what makes that reading stiff.
         """
-        kmax = self.kernel.abs().amax(dim=(1, 2))
+        kmax = self.kernel.abs().flatten(1).amax(dim=1)
         if self.weight is not None:
-            kmax = kmax * self.weight.abs().amax(dim=(1, 2))
+            kmax = kmax * self.weight.abs().flatten(1).amax(dim=1)
         return kmax
 
     def select(self, index: torch.Tensor) -> ExchangeTerm:
-        """The operator restricted to the samples ``index`` (shared kernels stay shared)."""
-        kernel = self.kernel if self.kernel.shape[0] == 1 else self.kernel[index]
-        weight = None if self.weight is None else self.weight[index]
-        mask = None if self.mask is None else self.mask[index]
-        return ExchangeTerm(self.name, kernel, weight, self.n_cells, mask)
+        """The operator restricted to the samples ``index`` (shared kernels, weights and masks stay shared)."""
+        kernel, weight, mask = (None if t is None else t if t.shape[0] == 1 else t[index]
+                                for t in (self.kernel, self.weight, self.mask))
+        return ExchangeTerm(self.name, kernel, weight, self.shape, mask)
+
+    def restricted_to(self, occupation: torch.Tensor) -> ExchangeTerm:
+        """The term on a finite sample: the field is multiplied by ``occupation`` (*shape) of 0./1.
+        (with any vacancy mask already there), the free boundary of a finite-difference code."""
+        r = occupation.to(dtype=self.kernel.dtype, device=self.kernel.device).reshape(1, 1, *self.shape)
+        return ExchangeTerm(self.name, self.kernel, self.weight, self.shape, r if self.mask is None else self.mask * r)
 
     def to(self, dtype=None, device=None) -> ExchangeTerm:
         w = None if self.weight is None else self.weight.to(dtype=dtype, device=device)
         r = None if self.mask is None else self.mask.to(dtype=dtype, device=device)
-        return ExchangeTerm(
-            self.name, self.kernel.to(dtype=dtype, device=device), w, self.n_cells, r
-        )
+        return ExchangeTerm(self.name, self.kernel.to(dtype=dtype, device=device), w, self.shape, r)
 
 
 def exchange_field(m: torch.Tensor, kernel: torch.Tensor, weight: torch.Tensor | None):
-    """−F⁻¹{kernel · F{weight·m}} along the last axis (Eqs. 2, 4, 5); ``weight=None`` is g ≡ 1."""
+    """−F⁻¹{kernel · F{weight·m}} over the spatial axes (Eqs. 2, 4, 5); ``weight=None`` is g ≡ 1.
+
+    A chain takes the 1D ``rfft`` (the same arithmetic as ever); films and bulk ``rfftn``.
+    """
     src = m if weight is None else weight * m
-    return -torch.fft.irfft(kernel * torch.fft.rfft(src, dim=-1), n=m.shape[-1], dim=-1)
+    d = kernel.ndim - 2
+    if d == 1:
+        return -torch.fft.irfft(kernel * torch.fft.rfft(src, dim=-1), n=m.shape[-1], dim=-1)
+    dims = tuple(range(-d, 0))
+    return -torch.fft.irfftn(kernel * torch.fft.rfftn(src, dim=dims), s=m.shape[-d:], dim=dims)
 
 
-def masked_exchange(material: Material, mask, *, dtype=torch.float64, device=None) -> ExchangeTerm:
-    """Exchange of chains with explicit vacancies (solver ``rtn_ensemble``), one chain per mask row.
+def masked_exchange(material: Material, mask, *, grid: Grid | None = None, dtype=torch.float64,
+                    device=None) -> ExchangeTerm:
+    """Exchange of explicit-vacancy samples (solver ``rtn_ensemble``), one sample per mask row.
 
-    ``mask`` r (M, N) or (M, 1, N) holds 1 on occupied and 0 on vacant cells. The field is
+    ``mask`` r, (M, *shape) or (M, 1, *shape) (``grid`` gives the shape; without it a chain (M, N)),
+    holds 1 on occupied and 0 on vacant cells. The field is
 
         H_ex,i = −r_i F⁻¹{κ(k) F{r m}(k)}_i = r_i Σ_j K(x_i − x_j) r_j m_j,   K = −F⁻¹{κ},
 
     the PS-LL kernel sandwiched between the masks: the pair interaction K_ij between cells i and j
-    exists only if both are occupied (for Eq. 6, K is the nearest-neighbour stencil
-    Ms (λex/a)² [1, −2, 1], so a bond i–i+1 exists only if both cells hold a moment; a longer-ranged
-    κ(k) is diluted the same way, pair by pair). It is symmetric, so it derives from the energy
-    E = −½ μ0 Ms a Σ_ij r_i r_j m_i·K_ij m_j. The self term K_ii m_i = −2 Ms (λex/a)² m_i is kept
-    whatever the neighbours: it is parallel to m_i, so it exerts no torque (m × H and
-    m × (m × H)) and does not change the dynamics or the relaxed state; it only shifts the energy by
-    a constant (|m_i| = 1). With every cell occupied (τ = 0) r ≡ 1, the multiplications by 1 are
-    exact and the operator is the ``psll`` one to the bit. Vacant cells hold m = 0 (the integrators
-    keep them there); the local field is masked as well (:func:`spsll.physics.llg.effective_field`).
+    exists only if both are occupied (for the lattice Laplacian, K is the nearest-neighbour stencil,
+    so a bond exists only if both cells hold a moment). It is symmetric, so it derives from the
+    energy E = −½ μ0 Ms a^d Σ_ij r_i r_j m_i·K_ij m_j. The self term K_ii m_i is kept whatever the
+    neighbours: it is parallel to m_i, exerts no torque and does not change the dynamics or the
+    relaxed state; it only shifts the energy by a constant (|m_i| = 1). With every cell occupied
+    (τ = 0) r ≡ 1, the multiplications by 1 are exact and the operator is the ``psll`` one to the
+    bit. Vacant cells hold m = 0 (the integrators keep them there); the local field is masked as
+    well (:func:`spsll.physics.llg.effective_field`).
     """
     r = torch.as_tensor(mask, dtype=dtype, device=device)
-    if r.ndim == 2:
-        r = r[:, None, :]
-    if r.ndim != 3 or r.shape[1] != 1:
-        raise ValueError(f"mask must have shape (M, N) or (M, 1, N), got {tuple(r.shape)}")
-    n_cells = require_int_at_least("n_cells", r.shape[-1], MIN_CELLS)
+    shape = tuple(grid.shape) if grid is not None else tuple(r.shape[-1:])
+    if r.ndim == 1 + len(shape):
+        r = r.unsqueeze(1)
+    if r.ndim != 2 + len(shape) or r.shape[1] != 1 or tuple(r.shape[2:]) != shape:
+        raise ValueError(f"mask must have shape (M, *{shape}) or (M, 1, *{shape}), got {tuple(r.shape)}")
+    grid = grid if grid is not None else Grid(shape, material.a)
+    require_int_at_least("n_cells", grid.n_cells, MIN_CELLS)
     if not bool(((r == 0) | (r == 1)).all()):
         raise ValueError("mask must hold only 0 (vacancy) and 1 (occupied cell)")
-    kappa = exchange_kernel(material, Grid(n_cells, material.a), device=device).reshape(1, 1, -1).to(dtype)
-    return ExchangeTerm("rtn_ensemble", kappa, r, n_cells, r)
+    kappa = exchange_kernel(material, grid, device=device).reshape(1, 1, *grid.rfft_shape).to(dtype)
+    return ExchangeTerm("rtn_ensemble", kappa, r, grid.shape, r)

@@ -20,12 +20,12 @@ class Zeeman:
         return cls(tuple(material.applied_field), material.mu0 * material.Ms, material.a)
 
     def vector(self, like: torch.Tensor) -> torch.Tensor:
-        """H_app as a (1, 3, 1) tensor in the dtype and device of ``like``."""
-        return torch.tensor(self.applied, dtype=like.dtype, device=like.device).view(1, 3, 1)
+        """H_app as a (1, 3, 1, ...) tensor that broadcasts over ``like`` (B, 3, *shape), in its dtype and device."""
+        return torch.tensor(self.applied, dtype=like.dtype, device=like.device).view(1, 3, *[1] * (like.ndim - 2))
 
     def field(self, m: torch.Tensor) -> torch.Tensor:
         return self.vector(m).expand_as(m).clone()
 
     def energy(self, m: torch.Tensor) -> torch.Tensor:
-        """Per sample (J/m²)."""
-        return -self.mu0_ms * (m * self.vector(m)).sum(1).sum(-1) * self.cell_size
+        """Per sample: J/m² on a chain, J/m in a film, J in bulk."""
+        return -self.mu0_ms * (m * self.vector(m)).sum(1).flatten(1).sum(-1) * self.cell_size ** (m.ndim - 2)

@@ -63,9 +63,15 @@ def run_relax(cfg: DictConfig) -> dict:
                       "can still hold one)", stacklevel=2)
     sigma = None if cfg.sigma_nm is None else [float(cfg.sigma_nm) * NM]
     tau = None if cfg.tau_nm is None else [float(cfg.tau_nm) * NM]
+    defects = None
+    if solver.solver.explicit_defects:  # R realisations of explicit vacancies (mosaic masks in films)
+        if sigma is None or tau is None:
+            raise ValueError(f"solver {solver.name} needs sigma_nm and tau_nm")
+        defects = solver.solver.masks(solver, material, grid.shape[0] if grid.ndim == 1 else grid.shape, sigma, tau)
+        sigma = tau = None
     res = relax_texture(material, grid, tex.kind, solver=solver, sigma=sigma, tau=tau, geometry=mask,
                         radius=_nm(tex.get("radius_nm")), width=_nm(tex.get("width_nm")),
-                        torque_tol=float(cfg.torque_tol), max_iter=int(cfg.max_iter))
+                        torque_tol=float(cfg.torque_tol), max_iter=int(cfg.max_iter), mask=defects)
     out = _summary(cfg, material, grid, res)
     path = Path(str(cfg.output))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,17 +84,29 @@ def run_relax(cfg: DictConfig) -> dict:
 
 
 def _summary(cfg: DictConfig, material: Material, grid: Grid, res) -> dict:
-    def first(t, scale=1.0):
-        return None if t is None else float(t[0]) * scale
+    """The measurements of the one texture; with explicit defects, one value per realisation (lists)
+    and the survival fraction."""
+    many = res.m.shape[0] > 1
 
-    return {
-        "converged": bool(res.converged[0]), "max_torque": first(res.max_torque), "energy_J": first(res.energy_J),
-        "topological_charge": first(res.topological_charge),
-        "survived": None if res.survived is None else bool(res.survived[0]),
-        "radius_nm": first(res.radius, 1 / NM), "width_nm": first(res.width, 1 / NM),
-        "m_edge": None if res.m_edge is None else res.m_edge[0].tolist(),
+    def value(t, scale=1.0, kind=float):
+        if t is None:
+            return None
+        vals = [kind(v * scale) if kind is float else kind(v) for v in t.tolist()]
+        return vals if many else vals[0]
+
+    out = {
+        "converged": value(res.converged, kind=bool), "max_torque": value(res.max_torque),
+        "energy_J": value(res.energy_J), "topological_charge": value(res.topological_charge),
+        "survived": value(res.survived, kind=bool), "radius_nm": value(res.radius, 1 / NM),
+        "width_nm": value(res.width, 1 / NM),
+        "m_edge": None if res.m_edge is None else (res.m_edge.tolist() if many else res.m_edge[0].tolist()),
         "inputs": {"texture": OmegaConf.to_container(cfg.texture), "geometry": OmegaConf.to_container(cfg.geometry),
                    "material": material.name, "solver": cfg.solver.name, "grid_shape": list(grid.shape),
                    "cell_nm": grid.a / NM, "sigma_nm": cfg.sigma_nm, "tau_nm": cfg.tau_nm,
                    "field_T": list(cfg.field_T)},
     }
+    if many:
+        out["realisations"] = res.m.shape[0]
+        if res.survived is not None:
+            out["survival_fraction"] = float(res.survived.to(float).mean())
+    return out

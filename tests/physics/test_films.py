@@ -93,3 +93,15 @@ def test_bad_grids_are_refused(fept):
         Grid((16, 16), -1.0)
     with pytest.raises(ValueError, match="n_rows"):
         DispersionSettings(n_rows=0)
+
+
+def test_explicit_defect_films_at_tau_zero_are_the_ideal_film(fept):
+    # mosaic masks of τ = 0 are all ones: the ensemble's row-averaged film dispersion equals psll's
+    settings = DispersionSettings(n_cells=64, n_rows=8, duration=2e-12)
+    ensemble = SolverConfig.of("rtn_ensemble", realisations=2, compile=False)
+    ens = simulate_dispersions(fept, [10e-9], [0.0], solver=ensemble, settings=settings)
+    ref = simulate_dispersions(fept, None, None, solver=PSLL, settings=settings)
+    assert torch.equal(ens.freq, ref.freq)
+    torch.testing.assert_close(ens.freq_refined, ref.freq_refined, rtol=1e-12, atol=0)
+    defective = simulate_dispersions(fept, [3e-9], [1e-9], solver=ensemble, settings=settings)
+    assert 0.6 < float(defective.occupied_fraction[0]) < 0.9  # φ = 0.75, two 64 × 8 mosaics

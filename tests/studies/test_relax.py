@@ -52,3 +52,12 @@ def test_a_skyrmion_above_the_critical_dmi_is_warned_about(tmp_path):
     proc, out = relax(tmp_path, "material=dmi_standard", "texture=skyrmion", "texture.radius_nm=8",
                       "grid.shape=[48,48]", "max_iter=200")
     assert "no isolated skyrmion is metastable" in proc.stderr
+
+
+def test_explicit_defects_give_one_result_per_realisation(tmp_path):
+    proc, out = relax(tmp_path, "material=ptco", "texture=skyrmion", "texture.radius_nm=8", "solver=rtn_ensemble",
+                      "solver.realisations=3", "sigma_nm=20", "tau_nm=2", "grid.shape=[48,48]", "max_iter=3000")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())
+    assert result["realisations"] == 3 and len(result["survived"]) == 3 and len(result["energy_J"]) == 3
+    assert 0.0 <= result["survival_fraction"] <= 1.0

@@ -116,12 +116,17 @@ def spectrum_2d(record: torch.Tensor, window: str = "hann") -> torch.Tensor:
     return torch.fft.fftshift(spec, dim=2).abs()
 
 
-def row_averaged_spectrum(record: torch.Tensor, window: str = "hann") -> torch.Tensor:
-    """√(mean over rows of |FFT_x FFT_t|²) of film records (B, T, N, n_rows) → (B, T//2+1, N): each row
-    y is a chain's record along x; their power spectra are averaged (the RMS amplitude)."""
+def row_power(record: torch.Tensor, window: str = "hann") -> torch.Tensor:
+    """Mean over rows of |FFT_x FFT_t|² of film records (B, T, N, n_rows) → (B, T//2+1, N): each row y
+    is a chain's record along x."""
     B, T, N, rows = record.shape
     per_row = spectrum_2d(record.permute(0, 3, 1, 2).reshape(B * rows, T, N), window)
-    return (per_row * per_row).reshape(B, rows, -1, N).mean(dim=1).sqrt()
+    return (per_row * per_row).reshape(B, rows, -1, N).mean(dim=1)
+
+
+def row_averaged_spectrum(record: torch.Tensor, window: str = "hann") -> torch.Tensor:
+    """√(:func:`row_power`): the RMS amplitude over the rows of a film, (B, T//2+1, N)."""
+    return row_power(record, window).sqrt()
 
 
 def pick_peaks(spec: torch.Tensor, df: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -221,30 +226,32 @@ def ensemble_power_groups(material: Material, sigma, tau, solver: SolverConfig, 
     impl = solver.solver
     if not impl.explicit_defects:
         raise ValueError(f"ensemble power spectra need an explicit-defect solver, not solver={solver.name}")
-    if settings.n_rows > 1:
-        raise ValueError("explicit-defect ensembles are measured on chains here (n_rows = 1); films take the "
-                         "mosaic masks of spsll.physics.defects")
     s, t = rtn.batch_params(sigma, tau)
     N, T, R = settings.n_cells, settings.n_samples, solver.options["realisations"]
     dev, dtype = solver.torch_device, solver.torch_dtype
-    cb = solver.options["chain_batch"] or max(1, _MEMORY_BUDGET // (T * N * 4))  # the float32 record
+    cb = solver.options["chain_batch"] or max(1, _MEMORY_BUDGET // (T * N * settings.n_rows * 4))  # the record
     G = max(1, cb // R)
-    grid = Grid(N, material.a)
+    grid = settings.grid(material.a)
+    shape = N if grid.ndim == 1 else grid.shape  # chains: RTN masks; films: mosaic masks
     for lo in range(0, s.shape[0], G):
         hi = min(s.shape[0], lo + G)
-        masks = impl.masks(solver, material, N, s[lo:hi], t[lo:hi])
+        masks = impl.masks(solver, material, shape, s[lo:hi], t[lo:hi])
         power = torch.zeros(hi - lo, T // 2 + 1, N, dtype=torch.float64, device=dev)
         for c0 in range(0, masks.shape[0], cb):
             mk = masks[c0 : c0 + cb]
             system = build_system(solver, material, grid, mask=mk, alpha=settings.alpha)
-            m0 = initial_pulse(settings, mk.shape[0], dtype=dtype, device=dev) * mk[:, None, :]
+            m0 = initial_pulse(settings, mk.shape[0], dtype=dtype, device=dev) * mk[:, None]
             record = record_transverse(system, m0, settings, solver)
             owner = torch.arange(c0, c0 + mk.shape[0], device=dev) // R
             for f0 in range(0, mk.shape[0], fft_batch):
-                spec = spectrum_2d(record[f0 : f0 + fft_batch].to(torch.float64), settings.window)
-                power.index_add_(0, owner[f0 : f0 + fft_batch], spec * spec)
+                part = record[f0 : f0 + fft_batch].to(torch.float64)
+                if grid.ndim == 1:
+                    spec = spectrum_2d(part, settings.window)
+                    power.index_add_(0, owner[f0 : f0 + fft_batch], spec * spec)
+                else:
+                    power.index_add_(0, owner[f0 : f0 + fft_batch], row_power(part, settings.window))
             del record
-        occ = masks.to(torch.float64).mean(dim=1).reshape(hi - lo, R).mean(dim=1)
+        occ = masks.to(torch.float64).flatten(1).mean(dim=1).reshape(hi - lo, R).mean(dim=1)
         yield lo, hi, power / R, occ
 
 

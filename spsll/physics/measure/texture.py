@@ -3,8 +3,10 @@
 * Q = (1/4π) ∫ m · (∂x m × ∂y m) dx dy on the lattice by Berg and Lüscher's triangulation: each
   plaquette is split into two triangles (m1, m2, m3) whose signed solid angle Ω obeys
   tan(Ω/2) = m1·(m2 × m3) / (1 + m1·m2 + m2·m3 + m3·m1); Q = Σ Ω / 4π is an integer for any
-  smooth periodic texture, not only in the continuum limit. Cells outside a finite sample hold
-  m = 0 and add nothing. A core-down skyrmion in a +ẑ background has Q = −1 in this orientation.
+  smooth periodic texture, not only in the continuum limit. Cells outside a finite sample or on a
+  vacancy hold m = 0 and their triangles add nothing (so a texture cut by vacancies has a
+  non-integer charge: the part carried by the material). A core-down skyrmion in a +ẑ background
+  has Q = −1 in this orientation.
 * The radius is the mean distance from the core to the m_z = 0 contour, along 64 rays: m_z is
   interpolated bilinearly along each ray (steps of a/8) and the first sign change is located
   linearly. The core is the m_z-weighted centroid of the reversed region, refined to sub-cell
@@ -23,9 +25,12 @@ N_RAYS = 64
 
 
 def _solid_angle(m1, m2, m3):
+    """Signed solid angle of the triangle (m1, m2, m3); 0 where a corner is empty (m = 0: a vacancy or
+    outside the sample), which atan2(0, den < 0) would otherwise count as 2π."""
     num = (m1 * torch.linalg.cross(m2, m3, dim=1)).sum(1)
     den = 1 + (m1 * m2).sum(1) + (m2 * m3).sum(1) + (m3 * m1).sum(1)
-    return 2 * torch.atan2(num, den)
+    full = (m1.abs().sum(1) > 0) & (m2.abs().sum(1) > 0) & (m3.abs().sum(1) > 0)
+    return torch.where(full, 2 * torch.atan2(num, den), torch.zeros_like(num))
 
 
 def topological_charge(m: torch.Tensor) -> torch.Tensor:

@@ -1,8 +1,10 @@
-"""Defect populations: the random-telegraph-noise (RTN) chain, its spectrum and explicit masks.
+"""Defect populations: the random-telegraph-noise (RTN) chain, the mosaic of films and bulk, their
+spectra and explicit masks.
 
-``rtn``: Eq. 3's spectrum S(k), its discretisation P_j and a seeded sampler; ``estimate``: the PSD
-estimator that checks a sampler; ``masks``: explicit occupation masks for the ensemble reference.
-Lengths in metres.
+``rtn``: Eq. 3's spectrum S(k), its discretisation P_j and a seeded sampler; ``mosaic``: the coloured
+Poisson hyperplane mosaic in 2D/3D (docs/physics.md#mosaic); ``estimate``: the PSD estimator that
+checks a sampler; ``masks``: explicit occupation masks for the ensembles. Lengths in metres, except
+``sample_mosaic``, which takes nm at the edge.
 """
 
 from spsll.physics.defects.estimate import RTNSpectrumEstimate, estimate_spectrum

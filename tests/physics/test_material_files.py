@@ -2,6 +2,7 @@
 are alternatives (Hk = 2Ku/(μ0 Ms)), magnetostatics and the shape anisotropy must agree, and the
 packaged materials load with the derived numbers their comments state."""
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -81,3 +82,14 @@ def test_ptco_film():
     assert mat.critical_dmi == pytest.approx(4 * math.sqrt(16e-12 * k_eff) / math.pi, rel=1e-12)
     assert 0 < mat.D < mat.critical_dmi == pytest.approx(3.56e-3, rel=2e-3)
     assert mat.local_shape_term and mat.film_thickness == pytest.approx(0.6e-9)
+
+
+def test_in_plane_films_are_refused_where_the_set_up_needs_a_perpendicular_axis():
+    from spsll.physics.measure.dispersion import simulate_dispersions
+    from spsll.physics.measure.domain_wall import relax_domain_walls
+
+    in_plane = dataclasses.replace(load("ptco"), Hk=0.5e6, magnetostatics="thin_film")
+    with pytest.raises(ValueError, match="perpendicular easy axis"):
+        relax_domain_walls(in_plane, [10e-9], [0.0])
+    with pytest.raises(ValueError, match="perpendicular easy axis"):
+        simulate_dispersions(in_plane, [10e-9], [0.0])

@@ -177,6 +177,7 @@ def simulate_dispersions(material: Material, sigma, tau, *, solver: SolverConfig
     """Dispersion relations for a batch of (σ, τ) pairs (metres); see the module docstring."""
     solver = solver or SolverConfig()
     settings = settings or DispersionSettings()
+    material.require_perpendicular("a dispersion about the uniform +z state")
     if solver.solver.explicit_defects:
         return _ensemble_dispersions(material, sigma, tau, solver, settings, fft_batch)
     N = settings.n_cells

@@ -127,6 +127,7 @@ def relax_domain_walls(material: Material, sigma, tau, *, solver: SolverConfig |
     """
     solver = solver or SolverConfig()
     settings = settings or WallSettings()
+    material.require_perpendicular("a domain wall between ±z domains")
     if solver.solver.explicit_defects:
         return _ensemble_walls(material, sigma, tau, solver, settings, keep_state)
     grid = Grid(2 * settings.n_cells, material.a)

@@ -65,3 +65,13 @@ def test_bad_geometries_and_textures_are_refused():
         initial_texture("hopfion", Grid((8, 8), NM))
     with pytest.raises(ValueError, match="radius"):
         initial_texture("skyrmion", Grid((8, 8), NM))
+
+
+def test_relax_texture_keeps_one_sample_per_sigma_tau_pair_even_for_psll(fept):
+    from spsll.physics.measure.relaxed_texture import relax_texture
+    from spsll.physics.solvers import SolverConfig
+
+    grid = Grid((16, 16), fept.a)
+    res = relax_texture(fept, grid, "uniform", solver=SolverConfig(name="psll", compile=False),
+                        sigma=[10 * NM, 20 * NM, 30 * NM], tau=[0.0, 1 * NM, 2 * NM], max_iter=100)
+    assert res.m.shape == (3, 3, 16, 16) and res.converged.shape == (3,)

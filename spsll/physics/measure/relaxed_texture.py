@@ -52,7 +52,8 @@ def relax_texture(material: Material, grid: Grid, texture: str, *, solver: Solve
     """Relax ``texture`` on ``grid`` (batched over (σ, τ) or explicit-defect ``mask`` rows) and measure it."""
     solver = solver or SolverConfig(name="psll")
     system = build_system(solver, material, grid, sigma, tau, alpha=1.0, mask=mask, geometry=geometry)
-    batch = system.exchange.batch_size if sigma is not None or mask is not None else 1
+    # one sample per mask row or per (σ, τ), also for psll, whose kernel is shared by the batch
+    batch = mask.shape[0] if mask is not None else 1 if sigma is None else int(torch.as_tensor(sigma).numel())
     occupied = geometry if mask is None else (mask if geometry is None else mask * geometry)
     m0 = initial_texture(texture, grid, batch=batch, radius=radius, width=width, dmi=material.D,
                          geometry=occupied if occupied is not None and occupied.ndim == grid.ndim else None,

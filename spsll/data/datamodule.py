@@ -54,8 +54,8 @@ class H5Samples(Dataset):
         return (self.input_field,) if self.kind == "dispersion" else ("mz", "width_nm")
 
     def _h5(self):
-        if self._file is None:
-            self._file = open_dataset(self.path, kind=self.kind)
+        if self._file is None:  # the DataModule checked the values when it read the metadata
+            self._file = open_dataset(self.path, kind=self.kind, check_values=False)
         return self._file
 
     def _rows(self):
@@ -71,11 +71,15 @@ class H5Samples(Dataset):
         else:
             src, j = self._h5(), int(self.indices[i])
         params = torch.tensor([float(src["sigma_nm"][j]), float(src["tau_nm"][j])], dtype=torch.float32)
+        # the sample's row in the file: per-sample draws (the models' noise augmentation) then do not
+        # depend on how samples are batched or shared out between processes
+        index = torch.tensor(int(self.indices[i]), dtype=torch.long)
         if self.kind == "dispersion":
             disp = torch.from_numpy(np.asarray(src[self.input_field][j], dtype=np.float32))
-            return {"dispersion": disp, "params": params}
+            return {"dispersion": disp, "params": params, "index": index}
         return {"mz": torch.from_numpy(np.asarray(src["mz"][j], dtype=np.float32)),
-                "width_nm": torch.tensor(float(src["width_nm"][j]), dtype=torch.float32), "params": params}
+                "width_nm": torch.tensor(float(src["width_nm"][j]), dtype=torch.float32), "params": params,
+                "index": index}
 
     def __getstate__(self):  # never pickle an open handle (or a cache) into a worker
         state = dict(self.__dict__)

@@ -14,6 +14,8 @@ import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 
+import h5py
+import numpy as np
 import yaml
 
 import spsll
@@ -77,12 +79,59 @@ def request_hash(request_yaml: str) -> str:
     return hashlib.sha256(request_yaml.encode()).hexdigest()[:16]
 
 
+def _flatten(obj, prefix: str = "") -> dict:
+    if isinstance(obj, dict) and (obj or not prefix):  # an empty dict inside is a value
+        out = {}
+        for k, v in obj.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: obj}
+
+
+def request_differences(stored_yaml: str | None, wanted_yaml: str) -> dict[str, tuple]:
+    """``{dotted key: (stored value, wanted value)}`` of two ``request`` YAMLs (a key absent on one
+    side has the value ``"<absent>"`` there); {} when they agree."""
+    stored = _flatten(yaml.safe_load(stored_yaml or "") or {})
+    wanted = _flatten(yaml.safe_load(wanted_yaml) or {})
+    return {k: (stored.get(k, "<absent>"), wanted.get(k, "<absent>")) for k in sorted(stored.keys() | wanted.keys())
+            if stored.get(k, "<absent>") != wanted.get(k, "<absent>")}
+
+
 def file_hash(path: Path, chunk: int = 1 << 22) -> str:
     """SHA-256 of a file's bytes (for tracking which data a model saw)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
             h.update(block)
+    return h.hexdigest()
+
+
+BOOKKEEPING = ("chunk_done", "chunk_ids", "global_index")  # how a file was written, not what it holds
+
+
+def data_digest(path: Path, block_bytes: int = 1 << 24) -> str:
+    """SHA-256 of what a dataset file holds: its ``request`` attribute and every array but the
+    bookkeeping ones (name, dtype, shape and bytes in C order, read in blocks).
+
+    Unlike :func:`file_hash` it ignores how and when the file was written (creation time, git commit,
+    HDF5 chunking), so the same generation run again gives the same digest wherever the arithmetic
+    gives the same arrays, and a merged file that of the unsharded one (docs/data.md#lineage).
+    """
+    h = hashlib.sha256()
+    with h5py.File(path, "r") as f:
+        h.update(str(f.attrs.get("request", "")).encode())
+        for name in sorted(f):
+            ds = f[name]
+            if name in BOOKKEEPING or not isinstance(ds, h5py.Dataset):
+                continue
+            h.update(f"\0{name}\0{ds.dtype.str}\0{ds.shape}\0".encode())
+            if ds.ndim == 0:
+                h.update(np.ascontiguousarray(ds[()]).tobytes())
+                continue
+            row_bytes = ds.dtype.itemsize * int(np.prod(ds.shape[1:], dtype=np.int64))
+            rows = max(1, block_bytes // max(1, row_bytes))
+            for lo in range(0, ds.shape[0], rows):
+                h.update(np.ascontiguousarray(ds[lo:lo + rows]).tobytes())
     return h.hexdigest()
 
 

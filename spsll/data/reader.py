@@ -9,14 +9,28 @@ import numpy as np
 
 from spsll.data.hdf5 import AXES, SAMPLE_FIELDS, DatasetError, partial_path
 
+# per-sample profiles and the shared axis their second dimension runs along
+PROFILES = {"dispersion": {"freq_thz": "k_rad_per_nm", "freq_refined_thz": "k_rad_per_nm"},
+            "domain_wall": {"mz": "x_nm"}}
+# what training and evaluation read: must be finite (the wall diagnostics width_err_nm, width_tanh_nm
+# and max_torque are not, and unconverged walls are flagged by `converged`, not refused)
+FINITE_FIELDS = {"dispersion": ("sigma_nm", "tau_nm", "freq_thz", "freq_refined_thz"),
+                 "domain_wall": ("sigma_nm", "tau_nm", "mz", "width_nm")}
+SPLIT_CODES = (0, 1, 2)
+
 
 def _regenerate_hint(path: Path, kind: str | None) -> str:
     k = kind or "<dispersion|domain_wall>"
     return f"python generate.py dataset={k} dataset.path={path}"
 
 
-def open_dataset(path, *, kind: str | None = None, expect: dict | None = None) -> h5py.File:
-    """Open a complete dataset read-only, checking its kind, layout and ``expect``ed attributes."""
+def open_dataset(path, *, kind: str | None = None, expect: dict | None = None,
+                 check_values: bool = True) -> h5py.File:
+    """Open a complete dataset read-only, checking its kind, layout and ``expect``ed attributes.
+
+    ``check_values`` also reads the arrays that training and evaluation use and refuses NaN or inf
+    in them (one pass over the file; a caller that already checked the file can skip it).
+    """
     path = Path(path)
     if not path.exists():
         part = partial_path(path)
@@ -38,6 +52,10 @@ def open_dataset(path, *, kind: str | None = None, expect: dict | None = None) -
                            f"{_regenerate_hint(path, kind)} overwrite=true") from err
     try:
         _validate(f, path, kind, expect)
+        _check_shapes(f, path)
+        _check_split(f, path)
+        if check_values:
+            _check_finite(f, path)
     except DatasetError:
         f.close()
         raise
@@ -57,14 +75,64 @@ def _validate(f, path, kind, expect):
     for name in SAMPLE_FIELDS[fkind]:
         if name not in f:
             raise DatasetError(f"{path} lacks the dataset {name!r}; the file is damaged, regenerate it")
-        if f[name].shape[0] != n:
-            raise DatasetError(f"{path}: {name} has {f[name].shape[0]} rows, expected {n}")
+        if f[name].ndim == 0 or f[name].shape[0] != n:
+            raise DatasetError(f"{path}: {name} has {f[name].shape[0] if f[name].ndim else 0} rows, expected {n}")
     for axis in AXES[fkind]:
         if axis not in f:
             raise DatasetError(f"{path} lacks the axis {axis!r}; regenerate it")
     for key, value in (expect or {}).items():
         if f.attrs.get(key) != value:
             raise DatasetError(f"{path}: attribute {key} is {f.attrs.get(key)!r}, expected {value!r}")
+
+
+def _check_shapes(f, path):
+    """Per-sample arrays that disagree with the shared axes would be read as another physics."""
+    fkind = f.attrs["kind"]
+    for axis in AXES[fkind] + (("f_thz",) if "f_thz" in f else ()):
+        if f[axis].ndim != 1:
+            raise DatasetError(f"{path}: the axis {axis} has shape {f[axis].shape}, expected one dimension; "
+                               "the file is damaged, regenerate it")
+    for name in SAMPLE_FIELDS[fkind]:
+        if name not in PROFILES[fkind] and f[name].ndim != 1:
+            raise DatasetError(f"{path}: {name} has shape {f[name].shape}, expected one value per sample; "
+                               "the file is damaged, regenerate it")
+    for name, axis in PROFILES[fkind].items():
+        want = len(f[axis])
+        if f[name].ndim != 2 or f[name].shape[1] != want:
+            raise DatasetError(f"{path}: {name} has shape {f[name].shape}, but the axis {axis} has {want} "
+                               f"points (expected (n, {want})); the file is damaged or was assembled from "
+                               "different measurements, regenerate it")
+    if "spectrum" in f:
+        want = (len(f["f_thz"]) if "f_thz" in f else None, len(f["k_rad_per_nm"]))
+        if f["spectrum"].shape[1:] != want:
+            raise DatasetError(f"{path}: spectrum has shape {f['spectrum'].shape}, expected (n, len(f_thz), "
+                               f"len(k_rad_per_nm)) = (n, {want[0]}, {want[1]}); regenerate it")
+
+
+def _check_split(f, path):
+    codes, counts = np.unique(f["split"][:], return_counts=True)
+    bad = [(c, n) for c, n in zip(codes.tolist(), counts.tolist(), strict=True) if c not in SPLIT_CODES]
+    if bad:
+        listed = ", ".join(f"{c} ({n} row{'s' * (n != 1)})" for c, n in bad)
+        raise DatasetError(f"{path}: split holds the code(s) {listed}; only 0 train, 1 val, 2 test are "
+                           "allowed. The file is damaged, regenerate it")
+
+
+def _check_finite(f, path, block_bytes: int = 1 << 24):
+    """NaN or inf in what training and evaluation read (blockwise: memory stays bounded)."""
+    fkind = f.attrs["kind"]
+    for name in AXES[fkind] + FINITE_FIELDS[fkind]:
+        ds = f[name]
+        rows = max(1, block_bytes // max(1, ds.dtype.itemsize * int(np.prod(ds.shape[1:], dtype=np.int64))))
+        bad = 0
+        for lo in range(0, ds.shape[0], rows):
+            block = ds[lo:lo + rows]
+            ok = np.isfinite(block)
+            bad += int((~ok.reshape(len(block), -1).all(1)).sum()) if block.ndim > 1 else int((~ok).sum())
+        if bad:
+            what = "entries" if name in AXES[fkind] else "rows"
+            raise DatasetError(f"{path}: {name} has NaN or inf in {bad} of {ds.shape[0]} {what}; the data "
+                               "cannot be trained on or scored; regenerate the file")
 
 
 def load(path, *, kind: str | None = None, split: int | None = None, fields=None,

@@ -1,13 +1,24 @@
 """Held-out evaluation of a trained run: rebuild model and data from the run itself,
 score the **test** split only, log ``test/...`` metrics and figures to that run, return a summary.
 
+Beyond the generator's own noiseless test split (where the refinement's forward model is the data
+generator itself: an inverse crime):
+
+* **measurement noise** (``noise_levels``, :mod:`.noise`): the inverse model is scored again on noisy
+  copies of its test inputs, per level, with the calibration scales fitted on validation samples
+  given noise of the same level and the refinement told the stated noise (``summary["noise"]``);
+* **another model's data** (``test_data``): a dataset file made by another solver with the run's
+  material, measurement and grid is scored instead of the run's test split (its test split, or every
+  sample when it has none), calibrated on the run's own validation split (``summary["cross_model"]``);
+* **flags** (:mod:`.flags`): per test sample, whether the refined fit explains the data, and whether
+  an answer left the training ranges or stopped on the refinement's box (``summary["flags"]``).
+
 The closed loop of the width regressor relaxes walls at the predicted (σ, τ) with the solver,
-material and measurement settings recorded in the dataset file, through the physics API.
+material and measurement settings recorded in the run's dataset file, through the physics API.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from pathlib import Path
@@ -18,10 +29,14 @@ import torch
 from spsll.data.datamodule import SPSLLDataModule
 from spsll.data.hdf5 import DatasetError
 from spsll.data.provenance import physics_of_dataset
+from spsll.data.reader import open_dataset
 from spsll.evaluation import metrics as M
+from spsll.evaluation.inputs import EvaluationError, check_cross_model, check_grid, write_json
+from spsll.evaluation.noise import UNITS, NoiseLevel
 from spsll.evaluation.paper_cases import PAPER_CASES_NM, case_figure
-from spsll.evaluation.refine import refine_predictions
-from spsll.models import MODELS
+from spsll.evaluation.scoring import Scored, batches, predict, score_inverse
+from spsll.evaluation.scoring import calibration as _calibration  # noqa: F401  (tests/models read it here)
+from spsll.models.common import InverseModelBase
 from spsll.physics.measure.domain_wall import relax_domain_walls
 from spsll.tracking import figures as F
 from spsll.tracking import runs
@@ -29,21 +44,9 @@ from spsll.tracking.runs import load_model
 from spsll.units import NM
 
 log = logging.getLogger("evaluate")
+NAMES, UNITS_4 = ["σ", "τ", "φ", "T"], ["nm", "nm", "", "nm"]
 
-
-class EvaluationError(RuntimeError):
-    """The run, checkpoint or data to evaluate is missing or inconsistent."""
-
-
-def predict(model, loader):
-    outs: dict[str, list] = {}
-    with torch.no_grad():
-        for batch in loader:
-            pred = model.predict_physical(batch)
-            for k, v in list(pred.items()) + [(f"true_{k}", v) for k, v in batch.items()]:
-                if torch.is_tensor(v) and v.ndim >= 1 and v.shape[0] == len(batch["params"]):
-                    outs.setdefault(k, []).append(v.cpu().numpy())
-    return {k: np.concatenate(v) for k, v in outs.items()}
+__all__ = ["EvaluationError", "evaluate", "log_to_run", "loss_history_figure", "write_summary"]
 
 
 def closed_loop_widths(data_path: str, params_nm: np.ndarray, chunk: int = 500) -> np.ndarray:
@@ -61,8 +64,50 @@ def closed_loop_widths(data_path: str, params_nm: np.ndarray, chunk: int = 500) 
     return np.concatenate(widths)
 
 
+def read_samples(path, task: str, rows: np.ndarray, input_field: str) -> dict[str, np.ndarray]:
+    """Rows ``rows`` of a dataset file as the DataModule batches them (float32), with "rows"."""
+    fields = (input_field,) if task == "dispersion" else ("mz", "width_nm")
+    with open_dataset(path, kind=task) as f:
+        data = {name: f[name][:][rows].astype(np.float32) for name in ("sigma_nm", "tau_nm", *fields)}
+    out = {"params": np.stack([data.pop("sigma_nm"), data.pop("tau_nm")], 1), "rows": np.asarray(rows)}
+    if task == "dispersion":
+        out["dispersion"] = data[input_field]
+    else:
+        out.update(mz=data["mz"], width_nm=data["width_nm"])
+    return out
+
+
+def _test_rows(path, task: str) -> tuple[np.ndarray, str]:
+    """The test split of a file, or every sample when it has none: (rows, "test" | "all")."""
+    with open_dataset(path, kind=task) as f:
+        split = f["split"][:]
+    rows = np.flatnonzero(split == 2)
+    if len(rows):
+        return rows, "test"
+    if len(split) == 0:
+        raise DatasetError(f"{path} holds no samples; nothing to evaluate")
+    return np.arange(len(split)), "all"
+
+
+def _test_samples(summary: dict, model, dm, physics, data_path: str, test_data: str | None, input_field: str):
+    """The samples to score: the run's test split, or another solver's file checked against the run
+    (its test split, or all of it); what they are goes into ``summary``."""
+    if test_data:
+        summary["cross_model"] = check_cross_model(physics, model.data_info, test_data)
+        rows, which = _test_rows(test_data, dm.kind)
+        source = test_data
+    else:
+        rows, which = dm.indices["test"], "test"
+        if len(rows) == 0:
+            raise DatasetError(f"{data_path}: the test split is empty; nothing to evaluate")
+        source = data_path
+    summary.update(test_data=str(source), test_split=which, n_test=int(len(rows)))
+    return read_samples(source, dm.kind, rows, input_field)
+
+
 def evaluate(cfg: dict, ckpt: Path, data_path: str, *, batch_size: int = 256, closed_loop: bool = True,
              fig_dir: Path | None = None, cases_nm=PAPER_CASES_NM, refine: dict | None = None,
+             noise_levels: list[NoiseLevel] = (), noise_seed: int = 0, test_data: str | None = None,
              ) -> tuple[dict, list[Path]]:
     """Test-split metrics (physical units) and figures for one trained model.
 
@@ -70,16 +115,22 @@ def evaluate(cfg: dict, ckpt: Path, data_path: str, *, batch_size: int = 256, cl
     with the prediction (paper Fig. 3a–b); their MAE goes to ``summary["cases"]``, not the test metrics.
     ``refine`` (inverse models): {"forward": "solver"|"surrogate", "surrogate": tfc_pinn or None,
     "prior_weight", "steps", "samples"} refines the predictions by physics (:mod:`refine`) and adds
-    ``refined_*`` metrics for the same samples next to the network's.
+    ``refined_*`` metrics for the same samples next to the network's. ``noise_levels`` (inverse
+    models) and ``test_data``: the module docstring.
     """
     name = cfg["model"]["name"]
     model = load_model(name, ckpt)
-    task = MODELS[name].task
-    dm = SPSLLDataModule(data_path, task, batch_size=batch_size,
-                         input_field=cfg.get("data", {}).get("input_field", "freq_refined_thz"))
-    if len(dm.indices["test"]) == 0:
-        raise DatasetError(f"{data_path}: the test split is empty; nothing to evaluate")
-    out = predict(model, dm.test_dataloader())
+    task = model.task  # the instance's: a baseline (ridge, knn) fits dispersions or walls
+    input_field = cfg.get("data", {}).get("input_field", "freq_refined_thz")
+    dm = SPSLLDataModule(data_path, task, batch_size=batch_size, input_field=input_field)
+    physics = physics_of_dataset(data_path)
+    check_grid(model.data_info, task, physics, data_path)
+    inverse = isinstance(model, InverseModelBase) or getattr(model, "direction", None) == "inverse"  # or a baseline
+    if noise_levels and not inverse:
+        raise EvaluationError(f"noise levels apply to inverse models (their input is the measurement); {name} "
+                              "is a forward model")
+    summary: dict = {"model": name, "checkpoint": str(ckpt), "dataset": str(data_path)}
+    test = _test_samples(summary, model, dm, physics, data_path, test_data, input_field)
     fig_dir = fig_dir or Path(tempfile.mkdtemp(prefix="spsll_eval_"))
     fig_dir.mkdir(parents=True, exist_ok=True)
     figs: list[Path] = []
@@ -88,25 +139,45 @@ def evaluate(cfg: dict, ckpt: Path, data_path: str, *, batch_size: int = 256, cl
         figs.append(fig_dir / fname)
         fig.savefig(figs[-1], dpi=120)
 
-    summary: dict = {"model": name, "checkpoint": str(ckpt), "dataset": str(data_path),
-                     "n_test": int(len(dm.indices["test"]))}
-    if "params_nm" in out:
-        _inverse_summary(summary, save, model, task, out, dm, data_path, closed_loop, refine)
+    if inverse:
+        val = read_samples(data_path, task, dm.indices["val"], input_field)
+        if refine is not None and task == "dispersion":
+            refine = {**refine, "k_rad_per_nm": np.asarray(dm.data_info["k_rad_per_nm"])}
+        args = {"batch_size": batch_size, "refine": refine}
+        main = score_inverse(model, task, test, val, physics, **args)
+        _inverse_summary(summary, save, main, task, data_path, closed_loop)
+        for level in noise_levels:
+            log.info("noise %s: scoring the test samples again with validation calibrated at that level",
+                     level.describe())
+            noisy = score_inverse(model, task, test, val, physics, level=level, noise_seed=noise_seed, **args)
+            summary.setdefault("noise", {})[level.key] = {
+                "level": level.value, "unit": UNITS[task], "label": level.label, "seed": noise_seed, **noisy.section}
+            _pred_vs_true_figure(save, noisy, f"test_{level.label}_pred_vs_true.png")
     else:
-        _forward_summary(summary, save, model, out, dm, data_path, cases_nm)
+        out = predict(model, batches(test, batch_size))
+        _forward_summary(summary, save, model, out, dm, data_path, None if test_data else cases_nm)
     return summary, figs
 
 
-def _inverse_summary(summary, save, model, task, out, dm, data_path, closed_loop, refine) -> None:
-    """Metrics and figures of an inverse model: σ, τ, φ, T; closed-loop widths; calibration; refinement."""
+def _four(params_nm: np.ndarray) -> np.ndarray:
+    phi, T = M.phi_T(params_nm)
+    return np.stack([params_nm[:, 0], params_nm[:, 1], phi, T], 1)
+
+
+def _pred_vs_true_figure(save, scored: Scored, fname: str) -> None:
+    """Refined answers against the truth when refined, else the network's."""
+    pred = scored.refined.params_nm if scored.refined is not None else scored.out["params_nm"]
+    save(F.predicted_vs_true(_four(pred), _four(scored.out["true_params"][: len(pred)]), NAMES, UNITS_4), fname)
+
+
+def _inverse_summary(summary: dict, save, scored: Scored, task: str, data_path: str, closed_loop: bool) -> None:
+    """The noiseless scoring's sections and figures: σ, τ, φ, T; closed-loop widths; calibration; refinement."""
+    out = scored.out
+    summary.update(scored.section)
     pred, true = out["params_nm"], out["true_params"]
-    summary["metrics"] = M.inverse_metrics(pred, true)
-    pphi, pT = M.phi_T(pred)
-    tphi, tT = M.phi_T(true)
-    p4, t4 = np.stack([pred[:, 0], pred[:, 1], pphi, pT], 1), np.stack([true[:, 0], true[:, 1], tphi, tT], 1)
-    names, units = ["σ", "τ", "φ", "T"], ["nm", "nm", "", "nm"]
-    save(F.error_histograms(p4, t4, names, units), "test_error_hist.png")
-    save(F.predicted_vs_true(p4, t4, names, units), "test_pred_vs_true.png")
+    p4, t4 = _four(pred), _four(true)
+    save(F.error_histograms(p4, t4, NAMES, UNITS_4), "test_error_hist.png")
+    save(F.predicted_vs_true(p4, t4, NAMES, UNITS_4), "test_pred_vs_true.png")
     if task == "domain_wall" and closed_loop:
         w_pred = closed_loop_widths(data_path, pred)
         w_true = out["true_width_nm"]
@@ -115,24 +186,13 @@ def _inverse_summary(summary, save, model, task, out, dm, data_path, closed_loop
                                   width_error_mae_nm=float(np.abs(err).mean()))
         save(F.error_histograms(w_pred[:, None], w_true[:, None], ["closed-loop width"], ["nm"]),
              "test_width_error_hist.png")
-        save(F.width_over_T(tT, w_true, w_pred), "test_width_over_T.png")
-    val = None
-    if "std_nm" in out or refine is not None:
-        val = predict(model, dm.val_dataloader())
-    if "std_nm" in out:
-        summary["calibration"], zt, scales = _calibration(out, val, len(out["params_nm"]))
-        summary["metrics"].update(_calibration_metrics("net", summary["calibration"]))
-        save(F.reliability(zt, scales, title="network"), "test_reliability.png")
-    if refine is not None:
-        summary["refine"], refined, zt, scales = _refine(task, data_path, out, val, dm, refine)
-        summary["metrics"].update({f"refined_{k}": v for k, v in summary["refine"]["after"].items()},
-                                  refine_seconds_per_sample=summary["refine"]["seconds_per_sample"],
-                                  **_calibration_metrics("refined", summary["refine"]["calibration"]))
-        n = len(refined)
-        rphi, rT = M.phi_T(refined)
-        r4 = np.stack([refined[:, 0], refined[:, 1], rphi, rT], 1)
-        save(F.predicted_vs_true(r4, t4[:n], names, units), "test_refined_pred_vs_true.png")
-        save(F.reliability(zt, scales, title="physics-refined (Laplace)"), "test_refined_reliability.png")
+        save(F.width_over_T(t4[:, 3], w_true, w_pred), "test_width_over_T.png")
+    if scored.z_net is not None:
+        save(F.reliability(scored.z_net, scored.scales_net, title="network"), "test_reliability.png")
+    if scored.refined is not None:
+        _pred_vs_true_figure(save, scored, "test_refined_pred_vs_true.png")
+        save(F.reliability(scored.z_refined, scored.scales_refined, title="physics-refined (Laplace)"),
+             "test_refined_reliability.png")
 
 
 def _forward_summary(summary, save, model, out, dm, data_path, cases_nm) -> None:
@@ -155,76 +215,6 @@ def _forward_summary(summary, save, model, out, dm, data_path, cases_nm) -> None
                             for c, e in zip(cases_nm, maes, strict=True)]
 
 
-def _spreads(d: dict, n: int) -> dict[str, np.ndarray]:
-    """Stated standard deviations of σ, τ, φ, T of the first ``n`` samples of a prediction dict."""
-    sd = np.asarray(d["std_nm"])[:n]
-    return {"sigma": sd[:, 0], "tau": sd[:, 1], "phi": np.asarray(d["std_phi"])[:n],
-            "T": np.asarray(d["std_T_nm"])[:n]}
-
-
-def _z(d: dict, n: int) -> dict[str, np.ndarray]:
-    s = _spreads(d, n)
-    return M.z_scores(np.asarray(d["params_nm"])[:n], np.asarray(d["true_params"])[:n],
-                      np.stack([s["sigma"], s["tau"]], 1), s["phi"], s["T"])
-
-
-def _calibration(test: dict, val: dict | None, n: int) -> tuple[dict, dict, dict | None]:
-    """Coverage of stated intervals on the first ``n`` test samples, raw and after scaling by the
-    factors fitted on the validation split (``val``, same keys; None or empty: no calibration)."""
-    zt = _z(test, n)
-    m = 0 if val is None else min(n, len(val["true_params"]))
-    scales = M.fit_scales(_z(val, m)) if m else None
-    info = {"n_test": n, "n_val": m, "scales": scales, "coverage_raw": M.coverage_from_z(zt),
-            "coverage": M.coverage_from_z(zt, scales) if scales else None,
-            "median_sd": {q: float(np.median(v)) * (scales[q] if scales else 1.0)
-                          for q, v in _spreads(test, n).items()}}
-    return info, zt, scales
-
-
-def _calibration_metrics(prefix: str, info: dict) -> dict[str, float]:
-    out = {f"{prefix}_coverage_raw_{k}": v for k, v in info["coverage_raw"].items()}
-    if info["scales"]:
-        out.update({f"{prefix}_coverage_{k}": v for k, v in info["coverage"].items()})
-        out.update({f"{prefix}_interval_scale_{k}": v for k, v in info["scales"].items()})
-    out.update({f"{prefix}_median_sd_{k}": v for k, v in info["median_sd"].items()})
-    return out
-
-
-def _refine_split(task: str, physics, out: dict, n: int, dm, opts: dict):
-    if task == "dispersion":
-        observed = {"dispersion": out["true_dispersion"][:n], "k_rad_per_nm": np.asarray(dm.data_info["k_rad_per_nm"])}
-    else:
-        observed = {"mz": out["true_mz"][:n], "width_nm": out["true_width_nm"][:n]}
-    return refine_predictions(task, physics, observed, out["params_nm"][:n],
-                              forward=opts.get("forward", "solver"), surrogate=opts.get("surrogate"),
-                              prior_weight=float(opts.get("prior_weight", 0.01)), steps=opts.get("steps"))
-
-
-def _refine(task: str, data_path: str, out: dict, val: dict, dm, opts: dict):
-    """Refine the first n test samples, and as many validation samples to calibrate the intervals."""
-    n = len(out["params_nm"]) if not opts.get("samples") else min(int(opts["samples"]), len(out["params_nm"]))
-    physics = physics_of_dataset(data_path)
-    r = _refine_split(task, physics, out, n, dm, opts)
-    m = min(n, len(val["params_nm"]))
-    rv = _refine_split(task, physics, val, m, dm, opts) if m else None
-
-    def as_dict(res, d, k):
-        return {"params_nm": res.params_nm, "std_nm": res.std_nm, "std_phi": res.std_phi, "std_T_nm": res.std_T_nm,
-                "true_params": d["true_params"][:k]}
-
-    calib, zt, scales = _calibration(as_dict(r, out, n), as_dict(rv, val, m) if rv else None, n)
-    true = out["true_params"][:n]
-    info = {"forward": opts.get("forward", "solver"), "n": n, "steps": r.steps,
-            "seconds_per_sample": r.seconds / n, "prior_weight": float(opts.get("prior_weight", 0.01)),
-            "misfit_before_median": float(np.median(r.misfit_before)),
-            "misfit_after_median": float(np.median(r.misfit_after)),
-            "before": M.inverse_metrics(out["params_nm"][:n], true), "after": M.inverse_metrics(r.params_nm, true),
-            "calibration": calib}
-    log.info("refined %d test samples (%s forward model, %.3f s each): phi MAE %.5f -> %.5f", n, info["forward"],
-             info["seconds_per_sample"], info["before"]["mae_phi"], info["after"]["mae_phi"])
-    return info, r.params_nm, zt, scales
-
-
 def loss_history_figure(run_id: str, uri: str, out: Path) -> Path | None:
     """Train/val loss per epoch from the run's metric history (paper Fig. 3c, 5c)."""
     run_name, hist = runs.loss_history(run_id, uri)
@@ -236,18 +226,40 @@ def loss_history_figure(run_id: str, uri: str, out: Path) -> Path | None:
     return out
 
 
-def log_to_run(run_id: str, uri: str, summary: dict, figs: list[Path], output: Path | None) -> None:
-    runs.log_results(run_id, uri, summary["metrics"], [*figs, *([output] if output is not None else [])], "test")
+def metrics_folder(summary: dict) -> str:
+    """``test`` for the run's own test split, ``test_<solver>`` for another solver's data."""
+    return f"test_{summary['cross_model']['solver']}" if summary.get("cross_model") else "test"
+
+
+def flat_metrics(summary: dict) -> dict[str, float]:
+    """The summary's metrics, and each noise level's as ``<label>_<metric>`` (``noise10ghz_mae_phi``)."""
+    out = dict(summary["metrics"])
+    for section in (summary.get("noise") or {}).values():
+        out.update({f"{section['label']}_{k}": v for k, v in section["metrics"].items()})
+    return out
+
+
+def _scales(section: dict, suffix: str) -> dict:
     scales = {}
-    if (summary.get("calibration") or {}).get("scales"):
-        scales["network"] = summary["calibration"]["scales"]
-    if ((summary.get("refine") or {}).get("calibration") or {}).get("scales"):
-        scales[f"refined_{summary['refine']['forward']}"] = summary["refine"]["calibration"]["scales"]
+    if (section.get("calibration") or {}).get("scales"):
+        scales[f"network{suffix}"] = section["calibration"]["scales"]
+    if ((section.get("refine") or {}).get("calibration") or {}).get("scales"):
+        scales[f"refined_{section['refine']['forward']}{suffix}"] = section["refine"]["calibration"]["scales"]
+    return scales
+
+
+def log_to_run(run_id: str, uri: str, summary: dict, figs: list[Path], output: Path | None) -> None:
+    runs.log_results(run_id, uri, flat_metrics(summary), [*figs, *([output] if output is not None else [])],
+                     metrics_folder(summary))
+    if summary.get("cross_model"):
+        return  # the run's calibration comes from its own data; another solver's data only tests it
+    scales = _scales(summary, "")
+    for section in (summary.get("noise") or {}).values():  # predict picks the level a user states
+        scales.update(_scales(section, "_" + section["label"]))
     if scales:  # read back by ``python -m spsll.predict`` to state calibrated intervals
         runs.log_calibration(run_id, uri, scales)
 
 
 def write_summary(summary: dict, output: Path) -> Path:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(summary, indent=2))
-    return output
+    """The summary as JSON, written whole or not at all."""
+    return write_json(summary, output)

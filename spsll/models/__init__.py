@@ -14,6 +14,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 
+from spsll.models.baselines import BASELINES, KNNBaseline, RidgeBaseline, build_baseline
 from spsll.models.common import MONITOR, MONITOR_MODE, phi_and_T
 from spsll.models.inverse import InverseCNNModel
 from spsll.models.tfc_pinn import TFCPINNModel, physics_residuals
@@ -24,6 +25,8 @@ MODELS: dict[str, type[pl.LightningModule]] = {
     "tfc_pinn": TFCPINNModel,
     "width_regressor": WidthRegressorModel,
 }
+# BASELINES: the closed-form baselines (ridge, knn; docs/physics.md#baselines), fitted by train.py on the
+# same splits and scored by evaluate.py like the networks; not LightningModules, so kept out of MODELS.
 
 
 def build_model(name: str, data_info: Mapping[str, Any], **kwargs: Any) -> pl.LightningModule:
@@ -33,5 +36,5 @@ def build_model(name: str, data_info: Mapping[str, Any], **kwargs: Any) -> pl.Li
     return MODELS[name](data_info=dict(data_info), **kwargs)
 
 
-__all__ = ["MODELS", "MONITOR", "MONITOR_MODE", "InverseCNNModel", "TFCPINNModel", "WidthRegressorModel",
-           "build_model", "phi_and_T", "physics_residuals"]
+__all__ = ["BASELINES", "MODELS", "MONITOR", "MONITOR_MODE", "InverseCNNModel", "KNNBaseline", "RidgeBaseline",
+           "TFCPINNModel", "WidthRegressorModel", "build_baseline", "build_model", "phi_and_T", "physics_residuals"]

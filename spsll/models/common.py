@@ -2,6 +2,10 @@
 defect parameters, the optimizer and scheduler of every model (:class:`ModelBase`) and the common
 inverse-model training loop.
 
+The module is over 300 lines because the inverse models' training loop is one piece: the plain
+(σ, τ) outputs, the readout's four outputs (:mod:`spsll.models.readout`), the uncertainty head and
+the noise augmentation all meet in the same step, and splitting them would scatter one loss.
+
 Physics reaches the models only through ``data_info`` (plain Python floats and lists, saved with
 the hyper-parameters so that a checkpoint is self-contained); nothing here imports the solver.
 
@@ -25,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from spsll.models import optimization
+from spsll.models import readout as R
 from spsll.models import uncertainty as U
 from spsll.units import correlation_length, material_fraction
 
@@ -163,8 +168,18 @@ class InverseModelBase(ModelBase):
 
     def __init__(self, data_info: Mapping[str, Any], required: Iterable[str], name: str,
                  optimizer: Mapping[str, Any], scheduler: Mapping[str, Any] | None, clamp_nonnegative: bool,
-                 phi_weight: float = 0.0, uncertainty: str = "none", uncertainty_weight: float = 1.0):
+                 phi_weight: float = 0.0, uncertainty: str = "none", uncertainty_weight: float = 1.0,
+                 readout: str = "none", input_noise: float = 0.0):
         super().__init__(optimizer, scheduler, name)
+        if readout not in R.READOUTS:
+            raise ValueError(f"{name}: readout must be one of {R.READOUTS}, got {readout!r}")
+        if not (input_noise >= 0 and math.isfinite(input_noise)):
+            raise ValueError(f"{name}: input_noise must be a finite number >= 0, got {input_noise}")
+        if readout == "ridge" and phi_weight > 0:
+            raise ValueError(f"{name}: phi_weight applies to the (sigma, tau) outputs; with readout=ridge phi is "
+                             "an output of its own (set phi_weight=0)")
+        self.readout_kind = readout
+        self.input_noise = float(input_noise)  # measurement noise per input feature (input unit): augmentation
         if not uncertainty_weight > 0:
             raise ValueError(f"uncertainty_weight must be > 0, got {uncertainty_weight}")
         self.uncertainty = uncertainty
@@ -173,6 +188,8 @@ class InverseModelBase(ModelBase):
         # weight × its gradient (measured per model: uncertainty.py, RESULTS.md)
         self.uncertainty_weight = float(uncertainty_weight)
         self.n_out = U.n_outputs(uncertainty)  # 2 (mean) or 5 (mean + Cholesky factor): uncertainty.py
+        if readout == "ridge":  # [σ, τ, φ, T] (+ their log standard deviations): readout.py
+            self.n_out = 4 if uncertainty == "none" else 8
         if phi_weight < 0:
             raise ValueError(f"phi_weight must be >= 0, got {phi_weight}")
         self.phi_weight = float(phi_weight)  # optional MSE on φ = σ/(σ+τ) (0: the paper's loss)
@@ -181,9 +198,45 @@ class InverseModelBase(ModelBase):
         self.clamp_nonnegative = bool(clamp_nonnegative)
         self.val_outputs: dict[str, Tensor] = {}
         self._val_chunks: dict[str, list[Tensor]] = {}
+        self._q_sq_err: list[Tensor] = []  # validation squared errors of the four quantities (readout: ridge)
+        self._noise_seed = 0  # set at fit start (the training seed)
+
+    def setup_readout(self, n_features: int) -> None:
+        """With ``readout: ridge``: the frozen ridge map, the four quantities' normalisation and their
+        validation RMS errors (persistent buffers: a checkpoint is self-contained), and a zero last
+        layer so that training starts from the ridge answer (readout.py). Subclasses call it last."""
+        if self.readout_kind != "ridge":
+            return
+        self.readout = R.RidgeReadout(n_features)
+        p_mean, p_std = self.data_info["params_mean"], self.data_info["params_std"]
+        self.register_buffer("q_mean", torch.tensor([*p_mean, 0.5, 1.0]))
+        self.register_buffer("q_std", torch.tensor([*p_std, 0.25, 1.0]))
+        self.register_buffer("residual_scale", torch.tensor([*p_std, 0.25, 1.0]))  # this model's, per epoch
+        self.register_buffer("ridge_scale", torch.tensor([*p_std, 0.25, 1.0]))  # the ridge's: output units
+        last = [m for m in self.modules() if isinstance(m, nn.Linear)][-1]
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+
+    def on_fit_start(self):
+        # the seed of the noise augmentation: the training seed (pl.seed_everything), the same on every rank
+        self._noise_seed = int(torch.initial_seed()) % (1 << 31)
+        if self.readout_kind == "ridge" and not bool(self.readout.fitted):
+            info = R.fit_readout(self, getattr(self.trainer, "datamodule", None))
+            self.print(f"ridge readout fitted on the train split: lambda {info['lambda']:.0e} (validation MSE "
+                       f"{info['val_mse']:.3g} in normalised units)")
 
     # -- to be provided by subclasses -------------------------------------------------------------
     def forward_normalised(self, batch: Mapping[str, Tensor]) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    input_key = ""  # the batch entry that carries the measured observable (noise augmentation)
+
+    def readout_features(self, batch: Mapping[str, Tensor]) -> Tensor:  # pragma: no cover
+        """(B, F) standardised input features of the linear readout."""
+        raise NotImplementedError
+
+    def feature_noise_var(self) -> Tensor:  # pragma: no cover
+        """(F,) variance of ``input_noise`` in the standardised units of ``readout_features``."""
         raise NotImplementedError
 
     def loss_normalised(self, pred: Tensor, target: Tensor) -> Tensor:
@@ -205,6 +258,13 @@ class InverseModelBase(ModelBase):
 
         With ``uncertainty: gaussian`` also "cov_nm" (B, 2, 2), "std_nm" (B, 2), "std_phi" and
         "std_T_nm" (B,): the network's stated spread (uncalibrated; evaluate.py calibrates it)."""
+        if self.readout_kind == "ridge":
+            params, cov = self._reconciled(*self.outputs(batch))
+            phi, t = phi_and_T(params)
+            out = {"params_nm": params, "phi": phi, "T_nm": t}
+            if self.uncertainty != "none":
+                out.update(R.spread_from_cov(params, cov))
+            return out
         mean, chol = U.split(self.forward_normalised(batch))
         params = self.denormalise_params(mean)
         phi, t = phi_and_T(params)
@@ -213,11 +273,69 @@ class InverseModelBase(ModelBase):
             out.update(U.physical_spread(params, chol, self.params_norm.std))
         return out
 
+    def outputs(self, batch: Mapping[str, Tensor]) -> tuple[Tensor, Tensor | None]:
+        """``readout: ridge``: the four quantities in physical units (B, 4) and their stated standard
+        deviations (B, 4) or None. The network's outputs are in units of the ridge's validation RMS
+        error per quantity (``ridge_scale``): it corrects φ in units of 1e-5 and σ in units of nm alike."""
+        f = self.forward_normalised(batch)
+        q_nm = self.readout(self.readout_features(batch)) * self.q_std + self.q_mean + f[:, :4] * self.ridge_scale
+        sd = f[:, 4:].clamp(*U.LOG_SCALE_RANGE).exp() * self.ridge_scale if f.shape[1] == 8 else None
+        return q_nm, sd
+
+    def _reconciled(self, q_nm: Tensor, sd: Tensor | None) -> tuple[Tensor, Tensor]:
+        """(σ, τ) nm and their covariance from the four quantities, weighted by their stated standard
+        deviations, or without them by this model's validation RMS errors."""
+        return R.reconcile(q_nm, sd if sd is not None else self.residual_scale.clamp_min(1e-12))
+
     def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0):
         return self.predict_physical(batch)
 
     # -- loops ------------------------------------------------------------------------------------
+    def _readout_step(self, batch: Mapping[str, Tensor], split: str) -> tuple[Tensor, Tensor]:
+        """``readout: ridge``: the MSE of the four quantities in units of the ridge's errors (+ the
+        diagonal Gaussian NLL of the detached residuals), predictions reconciled into (σ, τ)."""
+        target_nm = batch["params"]
+        q_nm, sd = self.outputs(batch)
+        residual = q_nm - R.four_quantities(target_nm)
+        loss = (residual / self.ridge_scale).pow(2).mean()
+        bs = target_nm.shape[0]
+        if sd is not None:
+            nll = (sd.log() + 0.5 * (residual.detach() / sd) ** 2).sum(1).mean() - self.ridge_scale.log().sum()
+            self.log(f"{split}/nll", nll, on_step=False, on_epoch=True, batch_size=bs)
+            loss = loss + self.uncertainty_weight * nll
+        self.log(f"{split}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=bs)
+        if split != "val":  # the training loss needs no reconciliation
+            return loss, target_nm
+        pred_nm, _ = self._reconciled(q_nm.detach(), None if sd is None else sd.detach())
+        for key, val in inverse_metrics(pred_nm, target_nm).items():
+            self.log(f"{split}/{key}", val, on_step=False, on_epoch=True, batch_size=bs)
+        self._q_sq_err.append(residual.detach().pow(2).cpu())
+        return loss, pred_nm
+
+    def on_validation_epoch_end(self):
+        if self.readout_kind == "ridge" and self._q_sq_err and not self.trainer.sanity_checking:
+            # the reconciliation's weights without the gaussian head: this epoch's validation RMS errors
+            self.residual_scale.copy_(torch.cat(self._q_sq_err).mean(0).sqrt().to(self.residual_scale))
+
+    def _augment(self, batch: Mapping[str, Tensor]) -> Mapping[str, Tensor]:
+        """Training batches with Gaussian measurement noise of ``input_noise`` added to the observable.
+
+        With the samples' file rows in the batch ("index", as SPSLLDataModule gives them) each sample's
+        noise is drawn from (training seed, epoch, row): the same numbers whether the sample comes in
+        this batch or that one, in one process or in one of several (trainer=ddp)."""
+        if self.input_noise <= 0 or not self.input_key:
+            return batch
+        x = batch[self.input_key]
+        if "index" not in batch:
+            return {**batch, self.input_key: x + self.input_noise * torch.randn_like(x)}
+        base = (self._noise_seed * 1_000_003 + int(self.current_epoch)) * 10_000_019
+        noise = torch.stack([torch.randn(x.shape[1:], generator=torch.Generator().manual_seed(base + int(i)))
+                             for i in batch["index"].tolist()])
+        return {**batch, self.input_key: x + self.input_noise * noise.to(x)}
+
     def _shared_step(self, batch: Mapping[str, Tensor], split: str) -> tuple[Tensor, Tensor]:
+        if self.readout_kind == "ridge":
+            return self._readout_step(batch, split)
         target_nm = batch["params"]
         pred, chol = U.split(self.forward_normalised(batch))
         target_z = self.params_norm.normalise(target_nm)
@@ -241,12 +359,13 @@ class InverseModelBase(ModelBase):
         return loss, pred_nm
 
     def training_step(self, batch, batch_idx):
-        loss, _ = self._shared_step(batch, "train")
+        loss, _ = self._shared_step(self._augment(batch), "train")
         return loss
 
     def on_validation_epoch_start(self):
         self.val_outputs = {}
         self._val_chunks = {}
+        self._q_sq_err: list[Tensor] = []
 
     def validation_step(self, batch, batch_idx):
         loss, pred_nm = self._shared_step(batch, "val")

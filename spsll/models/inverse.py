@@ -35,11 +35,12 @@ class InverseCNNModel(InverseModelBase):
                  kernel_sizes: Sequence[int] = (5, 5, 3, 3), n_pooled: int = 3,
                  dense: Sequence[int] = (512, 256, 64), dropout: float = 0.3, conv_dropout: float = 0.0,
                  clamp_nonnegative: bool = True, phi_weight: float = 0.0, input_norm: str = "global",
-                 uncertainty: str = "none", uncertainty_weight: float = 1.0,
+                 uncertainty: str = "none", uncertainty_weight: float = 1.0, readout: str = "none",
+                 input_noise_thz: float = 0.0,
                  optimizer: Mapping[str, Any] | None = None, scheduler: Mapping[str, Any] | None = None):
         optimizer, scheduler = optimization.plain_specs(optimizer, scheduler)  # saved with the hyper-parameters
         super().__init__(data_info, REQUIRED_KEYS, "inverse_cnn", optimizer, scheduler, clamp_nonnegative,
-                         phi_weight, uncertainty, uncertainty_weight)
+                         phi_weight, uncertainty, uncertainty_weight, readout, input_noise_thz)
         self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
         self.input_norm = input_standardiser(
             self.data_info, input_norm, ("dispersion_mean_k", "dispersion_std_k"),
@@ -47,6 +48,15 @@ class InverseCNNModel(InverseModelBase):
         self.net = InverseCNN(in_length=len(self.data_info["k_rad_per_nm"]), channels=channels,
                               kernel_sizes=kernel_sizes, n_pooled=n_pooled, dense=dense, dropout=dropout,
                               conv_dropout=conv_dropout, n_out=self.n_out)
+        self.setup_readout(len(self.data_info["k_rad_per_nm"]))
+
+    input_key = "dispersion"
+
+    def readout_features(self, batch: Mapping[str, Tensor]) -> Tensor:
+        return self.input_norm.normalise(batch["dispersion"])
+
+    def feature_noise_var(self) -> Tensor:
+        return (self.input_noise / self.input_norm.std).pow(2).expand(len(self.data_info["k_rad_per_nm"]))
 
     def forward(self, dispersion_thz: Tensor) -> Tensor:
         """(B, K) THz → (B, 2) normalised [σ, τ] (B, 5 with the covariance factor: uncertainty.py)."""

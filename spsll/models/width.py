@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from spsll.models import optimization
@@ -34,11 +35,11 @@ class WidthRegressorModel(InverseModelBase):
                  width_hidden: Sequence[int] = (16, 16), fusion_hidden: Sequence[int] = (128, 64),
                  dropout: float = 0.1, tau_weight: float = 5.0, clamp_nonnegative: bool = True,
                  phi_weight: float = 0.0, input_norm: str = "global", uncertainty: str = "none",
-                 uncertainty_weight: float = 1.0, optimizer: Mapping[str, Any] | None = None,
-                 scheduler: Mapping[str, Any] | None = PAPER_SCHEDULER):
+                 uncertainty_weight: float = 1.0, readout: str = "none", input_noise_mz: float = 0.0,
+                 optimizer: Mapping[str, Any] | None = None, scheduler: Mapping[str, Any] | None = PAPER_SCHEDULER):
         optimizer, scheduler = optimization.plain_specs(optimizer, scheduler)  # saved with the hyper-parameters
         super().__init__(data_info, REQUIRED_KEYS, "width_regressor", optimizer, scheduler, clamp_nonnegative,
-                         phi_weight, uncertainty, uncertainty_weight)
+                         phi_weight, uncertainty, uncertainty_weight, readout, input_noise_mz)
         self.save_hyperparameters(logger=False)  # the run logs the flattened config itself
         self.width_mean = float(self.data_info["width_mean"])
         self.width_std = float(self.data_info["width_std"])
@@ -48,6 +49,18 @@ class WidthRegressorModel(InverseModelBase):
         self.net = WidthRegressorNet(in_length=int(self.data_info["mz_length"]), channels=channels,
                                      kernel_sizes=kernel_sizes, pool_size=pool_size, width_hidden=width_hidden,
                                      fusion_hidden=fusion_hidden, dropout=dropout, n_out=self.n_out)
+        self.setup_readout(int(self.data_info["mz_length"]) + 1)
+
+    input_key = "mz"  # the width is a derived input: noise on m_z is not carried into it here
+
+    def readout_features(self, batch: Mapping[str, Tensor]) -> Tensor:
+        width_z = (batch["width_nm"] - self.width_mean) / self.width_std
+        return torch.cat([self.input_norm.normalise(batch["mz"]), width_z[:, None]], 1)
+
+    def feature_noise_var(self) -> Tensor:
+        n = int(self.data_info["mz_length"])
+        var = (self.input_noise / self.input_norm.std).pow(2).expand(n)
+        return torch.cat([var, var.new_zeros(1)])
 
     def forward(self, mz: Tensor, width_nm: Tensor) -> Tensor:
         """mz (B, N), width (B,) nm → (B, 2) normalised [σ, τ] (B, 5 with the covariance factor)."""

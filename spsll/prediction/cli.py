@@ -5,12 +5,18 @@ trained inverse network of a run, then (``refine=true``, the default) through th
 inversion with the run's own material, solver and measurement settings (:mod:`spsll.evaluation.refine`).
 Intervals are the network's stated spread or the refinement's Laplace spread, scaled by the factors
 ``evaluate.py`` fitted on the run's validation split (artifact ``calibration/calibration.json``);
-without them the intervals are reported as uncalibrated.
+without them the intervals are reported as uncalibrated. A stated measurement noise (``noise_ghz``
+for dispersions, ``noise_mz`` for walls) sets the refinement's intervals and the misfit test, and
+selects the scales ``evaluate.py`` fitted at that noise level (``noise_ghz=[...]``), if any.
+
+An answer the model cannot vouch for is still shown, but marked, with a line under the table
+(:mod:`spsll.evaluation.flags`): a refined fit that does not explain the data at the stated noise
+(or 10 GHz / 0.01 without one), an estimate outside the run's training ranges, a refinement stopped
+on its box.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from pathlib import Path
@@ -21,11 +27,16 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from spsll.data.provenance import physics_of_run
+from spsll.evaluation import flags as FL
+from spsll.evaluation.inputs import check_checkpoint_file, positive_int, write_json
 from spsll.evaluation.metrics import QUANTITIES
-from spsll.evaluation.refine import refine_predictions
+from spsll.evaluation.noise import KEYS, NoiseLevel, parse_levels
+from spsll.evaluation.refine import refine_box_nm, refine_predictions
+from spsll.models import BASELINES
 from spsll.physics.measure.width import cosine_series_width
 from spsll.prediction.observed import InputError, dispersion_on_grid, read_table, wall_on_grid
 from spsll.tracking.mlflow_run import resolve_tracking_uri
+from spsll.tracking.registry import RegistryError, run_of_model_uri
 from spsll.tracking.runs import config_next_to, fetch_run, load_model, read_calibration
 from spsll.units import NM, correlation_length, material_fraction
 
@@ -35,21 +46,32 @@ INVERSE_MODELS = ("inverse_cnn", "width_regressor")
 
 def _load(cfg: DictConfig, root: Path, out_dir: Path) -> tuple[dict, object, dict]:
     """(run config, model, calibration scales) of ``run_id`` or ``ckpt_path``."""
-    if bool(cfg.run_id) == bool(cfg.ckpt_path):
-        raise InputError("give exactly one of run_id=<mlflow run id> or ckpt_path=<file.ckpt> (an inverse model)")
+    given = [k for k in ("run_id", "ckpt_path", "model_uri") if cfg.get(k)]
+    if len(given) != 1:
+        raise InputError("give exactly one of run_id=<mlflow run id>, model_uri=models:/<name>/<version> (registry) "
+                         f"or ckpt_path=<file.ckpt> (an inverse model); got {given or 'none'}")
     scales: dict = {}
+    if cfg.get("model_uri"):  # a registered version: predict with the run that logged it
+        uri = resolve_tracking_uri(cfg.logger.get("tracking_uri"), root)
+        try:
+            cfg.run_id = run_of_model_uri(str(cfg.model_uri), uri)
+        except RegistryError as err:
+            raise InputError(str(err)) from err
+        log.info("%s is run %s", cfg.model_uri, cfg.run_id)
     if cfg.run_id:
         uri = resolve_tracking_uri(cfg.logger.get("tracking_uri"), root)
         conf, ckpt, _ = fetch_run(str(cfg.run_id), uri, out_dir / "artifacts")
         scales = read_calibration(str(cfg.run_id), uri, out_dir / "artifacts")  # {}: not evaluated, uncalibrated
     else:
         ckpt = Path(str(cfg.ckpt_path))
-        if not ckpt.exists():
-            raise InputError(f"no checkpoint at {ckpt}")
+        check_checkpoint_file(ckpt, error=InputError)
         conf = config_next_to(ckpt)
     name = conf["model"]["name"]
-    if name not in INVERSE_MODELS:
-        raise InputError(f"predict needs an inverse model ({' or '.join(INVERSE_MODELS)}); this run is a {name}")
+    inverse_baseline = name in BASELINES and conf["model"].get("direction", "inverse") == "inverse"
+    if name not in INVERSE_MODELS and not inverse_baseline:
+        raise InputError(f"predict needs an inverse model ({', '.join(INVERSE_MODELS)}, or an inverse baseline: "
+                         f"{', '.join(BASELINES)}); this run is a {name}"
+                         + (" with direction forward" if name in BASELINES else ""))
     return conf, load_model(name, ckpt), scales
 
 
@@ -102,8 +124,45 @@ def _table(rows: dict[str, dict]) -> str:
             if f"sd_{q}" in e:
                 v += " ± " + f"{e[f'sd_{q}']:.2g}"
             cells.append(v)
+        label = label + (" ⚠" if e.get("flags") else "")  # a flagged answer is shown, marked
         lines.append(f"{label:10s}" + "".join(f"{c:>20s}" if i != 2 else f"{c:>22s}" for i, c in enumerate(cells)))
     return "\n".join(lines)
+
+
+def _noise(cfg: DictConfig, task: str) -> NoiseLevel | None:
+    """The user's stated measurement noise (one level, or None)."""
+    try:
+        levels = parse_levels(task, cfg.get("noise_ghz"), cfg.get("noise_mz"))
+    except ValueError as err:
+        raise InputError(str(err)) from err
+    if len(levels) > 1:
+        raise InputError(f"{KEYS[task]} states the noise of your measurement: one number, got {len(levels)}")
+    return levels[0] if levels else None
+
+
+def _scales(scales: dict, base: str, noise: NoiseLevel | None) -> dict | None:
+    """The calibration scales of an estimate ("network", "refined_solver"). With a stated noise only
+    scales fitted at that level apply (``evaluate.py noise_ghz=[...]``)."""
+    return scales.get(base if noise is None else f"{base}_{noise.label}")
+
+
+def _flags(model, physics, result: dict, net: dict, refined, noise: NoiseLevel | None, n_rows: int) -> list[dict]:
+    """The answer's flags (judged with the intervals as printed), each with the line the user reads."""
+    ranges = {"sigma_nm": physics.sigma_range_nm, "tau_nm": physics.tau_range_nm}
+    stated = None if noise is None else noise.observation_sd
+    default = FL.DEFAULT_NOISE[model.task]
+
+    def sd(label):
+        e = result.get(label, {})
+        return np.array([[e["sd_sigma"], e["sd_tau"]]]) if "sd_sigma" in e else None
+
+    flags = FL.sample_flags(net["params_nm"], ranges, network_sd_nm=sd("network"), refined=refined,
+                            refined_sd_nm=sd("refined"), n_rows=n_rows, noise=stated, default_noise=default,
+                            box_nm=refine_box_nm(physics.sigma_range_nm, physics.tau_range_nm))[0]
+    text = noise.describe() if noise is not None else (
+        f"{default * 1e3:g} GHz per peak (the default; state yours with noise_ghz=)" if model.task == "dispersion"
+        else f"{default:g} per m_z cell (the default; state yours with noise_mz=)")
+    return [{**f, "message": FL.message(f, text)} for f in sorted(flags, key=lambda f: FL.FLAGS.index(f["flag"]))]
 
 
 def run_predict(cfg: DictConfig) -> dict:
@@ -115,30 +174,47 @@ def run_predict(cfg: DictConfig) -> dict:
     root = Path(hc.runtime.cwd) if hc else Path.cwd()
     out_dir = Path(hc.runtime.output_dir) if hc else Path(tempfile.mkdtemp(prefix="spsll_predict_"))
     conf, model, scales = _load(cfg, root, out_dir)
+    noise = _noise(cfg, model.task)
+    steps = positive_int("refine_steps", cfg.get("refine_steps"), error=InputError)
     physics = physics_of_run(conf)
     batch, observed, notes = _observation(cfg, model, physics)
     for note in notes:
         log.warning("input: %s", note)
     with torch.no_grad():
         net = {k: v.double().numpy() for k, v in model.predict_physical(batch).items()}
+    net_scales = _scales(scales, "network", noise)
     result = {"input": str(cfg.input), "model": conf["model"]["name"], "run_id": cfg.run_id, "notes": notes,
+              "noise": None if noise is None else {"value": noise.value, "key": KEYS[model.task]},
               "network": _estimate(net["params_nm"], net.get("std_nm"), net.get("std_phi"), net.get("std_T_nm"),
-                                   scales.get("network"))}
+                                   net_scales)}
+    refined = None
     if cfg.refine:
-        r = refine_predictions(model.task, physics, observed, net["params_nm"], forward="solver",
-                               prior_weight=float(cfg.refine_prior_weight), steps=cfg.get("refine_steps"))
-        result["refined"] = _estimate(r.params_nm, r.std_nm, r.std_phi, r.std_T_nm, scales.get("refined_solver"))
-        result["refined"]["misfit_rms"] = float(r.misfit_after[0])
-        result["refined"]["seconds"] = r.seconds
+        refined = refine_predictions(model.task, physics, observed, net["params_nm"], forward="solver",
+                                     prior_weight=float(cfg.refine_prior_weight), steps=steps,
+                                     noise=None if noise is None else noise.observation_sd)
+        ref_scales = _scales(scales, "refined_solver", noise)
+        result["refined"] = _estimate(refined.params_nm, refined.std_nm, refined.std_phi, refined.std_T_nm,
+                                      ref_scales)
+        result["refined"]["misfit_rms"] = float(refined.misfit_after[0])
+        result["refined"]["seconds"] = refined.seconds
+    n_rows = observed["dispersion" if model.task == "dispersion" else "mz"].shape[1]
+    result["flags"] = _flags(model, physics, result, net, refined, noise, n_rows)
     rows = {"network": result["network"], **({"refined": result["refined"]} if "refined" in result else {})}
+    for label, e in rows.items():  # on_bound is the refinement's; a misfit (data the model cannot make) marks both
+        e["flags"] = sorted({f["flag"] for f in result["flags"]
+                             if f.get("estimate", "refined") == label or f["flag"] == "misfit"})
     calibrated = [k for k, e in rows.items() if e.get("calibrated")]
     print(f"\nSPS-LL predict: {result['model']} on {cfg.input}")
     print(_table(rows))
-    print("± 1 sd, " + (f"calibrated on the run's validation split ({', '.join(calibrated)})" if calibrated else
-                        "UNCALIBRATED (run `python evaluate.py run_id=<run>` [refine=true] to calibrate them)")
+    where = "" if noise is None else f" at {noise.describe()}"
+    print("± 1 sd, " + (f"calibrated on the run's validation split{where} ({', '.join(calibrated)})" if calibrated else
+                        "UNCALIBRATED (run `python evaluate.py run_id=<run>` [refine=true] "
+                        + (f"{KEYS[model.task]}=[{noise.key}] " if noise is not None else "")
+                        + "to calibrate them)")
           + "; σ and τ separately are poorly determined, φ and T well (docs/physics.md#identifiability).")
+    for f in result["flags"]:
+        print(f["message"])
     output = Path(str(cfg.output)) if cfg.get("output") else out_dir / "prediction.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2))
+    write_json(result, output)
     print(f"written: {output}")
     return result

@@ -168,6 +168,26 @@ def log_artifact(logger: MLFlowLogger, path, artifact_path: str | None = None) -
     logger.experiment.log_artifact(logger.run_id, str(path), artifact_path)
 
 
+DATASET_DIGEST_CHARS = 32  # MLflow stores a dataset digest in at most 36 characters: SHA-256's first 32 hex
+
+
+def log_dataset_input(logger: MLFlowLogger, path: Path, sha256: str, kind: str, data_sha256: str | None = None) -> None:
+    """The data file as the run's training input (the run's Inputs in the UI): digest = the first
+    ``DATASET_DIGEST_CHARS`` hex of its SHA-256 (the whole one in the input tag ``sha256``, the data
+    digest of spsll.data.hdf5 in ``data_sha256``), source = its absolute path."""
+    from mlflow.data.sources import LocalArtifactDatasetSource
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    source = LocalArtifactDatasetSource(str(Path(path).resolve()))
+    dataset = Dataset(name=Path(path).name, digest=sha256[:DATASET_DIGEST_CHARS], source_type="local",
+                      source=source.to_json())
+    tags = [InputTag(MLFLOW_DATASET_CONTEXT, "training"), InputTag("kind", kind), InputTag("sha256", sha256)]
+    if data_sha256:
+        tags.append(InputTag("data_sha256", data_sha256))
+    logger.experiment.log_inputs(logger.run_id, datasets=[DatasetInput(dataset, tags)])
+
+
 def end_run(logger: MLFlowLogger, ok: bool) -> None:
     """Mark the run FINISHED or FAILED (never left RUNNING)."""
     logger.experiment.set_terminated(logger.run_id, "FINISHED" if ok else "FAILED")

@@ -15,6 +15,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from spsll.models import MODELS
+from spsll.models.baselines import check_hyperparameters
 from spsll.models.common import INPUT_NORMS
 from spsll.models.optimization import LEGACY_KEYS, arguments, import_target
 from spsll.models.uncertainty import UNCERTAINTIES
@@ -130,5 +131,22 @@ def validate_train_config(cfg: DictConfig) -> None:
         _int(cfg, key, minimum)
     _check_optimization(cfg)
     _check_model(cfg, name)
+    if cfg.logger.get("name") not in ("mlflow", "none"):
+        raise ValueError(f"logger.name must be mlflow or none, got {cfg.logger.get('name')!r}")
+
+
+def baseline_kwargs(cfg: DictConfig) -> dict:
+    """A closed-form baseline's keyword arguments (spsll/models/baselines.py): its model group less the name
+    (it has no optimizer or scheduler)."""
+    return {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items() if k not in NOT_MODEL_KWARGS}
+
+
+def validate_baseline_config(cfg: DictConfig) -> None:
+    """:func:`validate_train_config` for a closed-form baseline: the settings it uses (seeds, data, logger)
+    and its hyper-parameters, keys and values, against the dataset kind (no optimizer, scheduler or
+    trainer: a baseline is fitted, not trained)."""
+    for key, minimum in (("seed", 0), ("dataset_seed", 0), ("data.batch_size", 1), ("data.num_workers", 0)):
+        _int(cfg, key, minimum)
+    check_hyperparameters(str(cfg.model.get("name")), str(cfg.dataset.get("kind")), baseline_kwargs(cfg), "model.")
     if cfg.logger.get("name") not in ("mlflow", "none"):
         raise ValueError(f"logger.name must be mlflow or none, got {cfg.logger.get('name')!r}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
 import signal
 from pathlib import Path
 
@@ -26,10 +27,12 @@ from omegaconf import DictConfig, OmegaConf
 from spsll.data.cli import build_request
 from spsll.data.datamodule import SPSLLDataModule
 from spsll.data.generation import generate
-from spsll.data.hdf5 import DatasetError, file_hash, partial_path
-from spsll.models import MODELS, build_model
-from spsll.tracking import mlflow_run, resume
+from spsll.data.hdf5 import DatasetError, data_digest, file_hash, partial_path, request_differences
+from spsll.models import BASELINES, MODELS, build_model
+from spsll.tracking import mlflow_run, registry, resume
 from spsll.tracking.callbacks import FiniteLossGuard, RunFigures
+from spsll.tracking.runs import DATASET_RECORD, DatasetDigest, load_model, write_dataset_record
+from spsll.training.baseline import run_baseline
 from spsll.training.config_checks import model_kwargs, validate_train_config
 from spsll.training.distributed import CrossProcessBatchNormSync, is_distributed, process_rank, sync_logged_metrics
 
@@ -45,8 +48,26 @@ def project_dir() -> Path:
     return Path(hc.runtime.cwd) if hc else Path.cwd()
 
 
+def _generate_command(cfg: DictConfig, path: Path) -> str:
+    """The generate.py command that makes the file this training config asks for."""
+    hc = _hydra()
+    if hc is None:  # composed in Python: the group choices are not known
+        args = ["<dataset/solver/material overrides>", f"seed={cfg.get('dataset_seed', 0)}"]
+    else:
+        args = [shlex.quote(f"{group}={hc.runtime.choices[group]}") for group in ("dataset", "solver", "material")
+                if hc.runtime.choices.get(group)]
+        for o in hc.overrides.task:
+            key = o.lstrip("+~").split("=", 1)[0]
+            if key.startswith(("dataset.", "solver.", "material.")) and key != "dataset.path":
+                args.append(shlex.quote(o))
+            elif key == "dataset_seed":
+                args.append(shlex.quote("seed=" + o.split("=", 1)[1]))
+    return " ".join(["python generate.py", *args, shlex.quote(f"dataset.path={path}"), "overwrite=true"])
+
+
 def prepare_dataset(cfg: DictConfig, task: str) -> Path:
-    """The dataset file for ``task``: checked against the model, generated when absent."""
+    """The dataset file for ``task``: checked against the model and against the generation settings
+    of the config (the file's ``request`` attribute, docs/data.md#lineage), generated when absent."""
     gen_cfg = OmegaConf.merge(cfg, {"seed": cfg.get("dataset_seed", 0)})
     req = build_request(gen_cfg)
     path = Path(req.dataset.path)
@@ -58,23 +79,32 @@ def prepare_dataset(cfg: DictConfig, task: str) -> Path:
 
         try:
             with h5py.File(path, "r") as f:
-                kind = f.attrs.get("kind")
+                kind, stored = f.attrs.get("kind"), f.attrs.get("request")
         except OSError as err:
             raise DatasetError(f"{path} is not a readable HDF5 file ({err}); regenerate it "
                                "(python generate.py ... overwrite=true)") from err
         if kind != task:
             raise DatasetError(f"{path} holds a {kind} dataset, but model {cfg.model.name} needs a {task} "
                                "dataset; point dataset.path at one")
-        return path  # an existing file is used as it is (the reader checks it is complete)
+        diff = request_differences(stored, req.request_yaml())
+        if diff:  # the reader checks the rest (complete, layout, values)
+            shown = "; ".join(f"{k}: file {a!r}, config {b!r}" for k, (a, b) in list(diff.items())[:8])
+            more = f" (and {len(diff) - 8} more)" if len(diff) > 8 else ""
+            what = "records no generation settings" if stored is None else \
+                f"was generated with other settings than this config ({shown}{more})"
+            raise DatasetError(f"{path} {what}. Regenerate it for this config: {_generate_command(cfg, path)} "
+                               "(runs trained on the old file will then refuse it at evaluation), or point "
+                               "dataset.path at another file")
+        return path
     log.info("%s does not exist%s: generating it first", path,
              " (resuming an interrupted generation)" if partial_path(path).exists() else "")
     return generate(req, resolved_yaml=OmegaConf.to_yaml(gen_cfg, resolve=True))
 
 
-def _tags(cfg, path, digest) -> dict:
+def _tags(cfg, path, digest: DatasetDigest) -> dict:
     hc = _hydra()
-    tags = {"model": cfg.model.name, "dataset_path": str(path), "dataset_sha256": digest,
-            "solver": str(cfg.solver.name)}
+    tags = {"model": cfg.model.name, "dataset_path": str(path), "dataset_sha256": digest.sha256,
+            "dataset_data_sha256": digest.data_sha256, "solver": str(cfg.solver.name)}
     if hc is not None and hc.mode is not None and str(hc.mode) == "RunMode.MULTIRUN":
         tags["sweep"] = str(hc.sweep.dir)
         tags["sweep_job"] = str(hc.job.num)
@@ -92,9 +122,9 @@ def _open_run(cfg, path, dm, out_dir: Path, overrides: list[str], resume_from: P
     if process_rank() != 0:
         logger = mlflow_run.make_logger(experiment=cfg.logger.experiment_name, uri=uri, name="", tags={})
         return logger, uri, {}
-    digest = file_hash(path)
+    digest = DatasetDigest(file_hash(path), data_digest(path))  # what evaluation checks (docs/data.md#lineage)
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    params = {**mlflow_run.flatten(resolved), "dataset.sha256": digest}
+    params = {**mlflow_run.flatten(resolved), "dataset.sha256": digest.sha256}
     state = resume.tracking_state(resume_from) if resume_from else {}
     run_id, logged = state.get("run_id"), None
     if run_id:
@@ -106,11 +136,14 @@ def _open_run(cfg, path, dm, out_dir: Path, overrides: list[str], resume_from: P
                                     tags=_tags(cfg, path, digest), run_id=run_id, skip_logged=logged)
     if params:
         logger.log_hyperparams(params)
+    # MLflow keeps one input per (name, digest): a resumed run does not list its file twice
+    mlflow_run.log_dataset_input(logger, path, digest.sha256, dm.kind, digest.data_sha256)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
     (out_dir / "overrides.yaml").write_text(yaml.safe_dump(overrides))
     (out_dir / "data_info.yaml").write_text(yaml.safe_dump(dm.data_info))
-    for f in ("config.yaml", "overrides.yaml", "data_info.yaml"):
+    write_dataset_record(out_dir, path, digest)  # for evaluate.py ckpt_path=..., where no run is asked
+    for f in ("config.yaml", "overrides.yaml", "data_info.yaml", DATASET_RECORD):
         mlflow_run.log_artifact(logger, out_dir / f)
     info = {"run_id": logger.run_id, "tracking_uri": uri, "experiment": str(cfg.logger.experiment_name)}
     resume.write_run_record(out_dir, info, resume.resume_command(overrides, out_dir))
@@ -154,6 +187,8 @@ def _close_run(logger, uri, cfg, ckpt, ok: bool, err: BaseException | None, ckpt
         best = ckpt.best_model_path
         if best and cfg.logger.get("log_checkpoint", True) and os.path.exists(best):
             mlflow_run.log_artifact(logger, best, "checkpoints")
+        if ok and best and os.path.exists(best):
+            register_model(cfg, lambda: load_model(str(cfg.model.name), Path(best)), logger.run_id, uri)
         mlflow_run.end_run(logger, ok)
     except Exception as close_err:
         if mlflow_run.server_lost(uri):
@@ -161,7 +196,27 @@ def _close_run(logger, uri, cfg, ckpt, ok: bool, err: BaseException | None, ckpt
         raise
 
 
+def register_model(cfg, load, run_id: str, uri: str) -> str | None:
+    """Log the trained model in MLflow's PyTorch flavour and register it under its task's name
+    (spsll/tracking/registry.py), unless ``logger.register_model`` is false. A store without a model
+    registry only warns: the run and its checkpoint are what the project's own tools read."""
+    if not cfg.logger.get("register_model", True):
+        return None
+    try:
+        model_uri = registry.log_registered(load(), run_id, uri)
+    except Exception as err:  # noqa: BLE001  (the training itself succeeded)
+        if mlflow_run.server_lost(uri):
+            raise
+        log.warning("could not register the model of run %s in %s (%s: %s); the run and its checkpoint are "
+                    "complete", run_id, uri, type(err).__name__, str(err)[:300])
+        return None
+    log.info("registered %s (run %s)", model_uri, run_id)
+    return model_uri
+
+
 def run_train(cfg: DictConfig) -> float:
+    if cfg.model.get("name") in BASELINES:  # closed-form ridge/knn: fitted, not trained (spsll/training/baseline.py)
+        return run_baseline(cfg, prepare_dataset, _open_run, register_model)
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
     validate_train_config(cfg)

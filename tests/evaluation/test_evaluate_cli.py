@@ -14,16 +14,6 @@ def evaluate(tmp_path, *overrides):
     return run_entry(tmp_path, ["evaluate.py"], *overrides, run_dir="eval")
 
 
-@pytest.fixture(scope="module")
-def wall_run(tmp_path_factory, small_data):  # noqa: F811
-    tmp = tmp_path_factory.mktemp("wallrun")
-    out = train(tmp, "model=width_regressor", "dataset=domain_wall_small", f"dataset.path={small_data['domain_wall']}",
-                "data.batch_size=8")
-    assert out.returncode == 0, out.stderr[-2000:]
-    _, rs = runs(tmp)
-    return tmp, rs[0].info.run_id
-
-
 def test_run_id_gives_test_metrics_closed_loop_and_logs_back(wall_run, small_data):  # noqa: F811
     tmp, run_id = wall_run
     out = evaluate(tmp, f"run_id={run_id}", f"output={tmp / 'summary.json'}")

@@ -103,4 +103,6 @@ def walls(tmp_path_factory):
 
 @pytest.fixture
 def width_args(walls):
-    return ["model=width_regressor", "dataset=domain_wall_small", f"dataset.path={walls}"]
+    # the settings the file was generated with: train.py refuses a file made with others
+    return ["model=width_regressor", "dataset=domain_wall_small", f"dataset.path={walls}", "dataset.n_samples=40",
+            "dataset.chunk_size=40"]

@@ -55,6 +55,8 @@ def test_nan_after_a_good_epoch_keeps_the_last_good_checkpoint(tmp_path, small_d
      ("+model.lr=1e-3", r"no hyper-parameter\(s\) \['lr'\].*optimizer.lr=\.\.\., scheduler=none\|cosine\|plateau"),
      ("early_stopping=val_loss", None),
      ("data.batch_size=0", "data.batch_size must be an integer >= 1"),
+     ("data.batch_size=-8", "data.batch_size must be an integer >= 1"),
+     ("data.num_workers=-1", "data.num_workers must be an integer >= 0"),
      ("seed=-3", "seed must be an integer >= 0"),
      ("+model.depth=7", r"no hyper-parameter\(s\) \['depth'\]"),
      ("model.dropout=1.5", "model.dropout must be in"),

@@ -5,6 +5,7 @@ import time
 import h5py
 import pytest
 
+from spsll.data.hdf5 import file_hash
 from tests.training.conftest import artifacts, runs, train
 
 SMALL = {"inverse_cnn": "dispersion", "tfc_pinn": "dispersion", "width_regressor": "domain_wall"}
@@ -20,8 +21,12 @@ def test_one_epoch_is_tracked(tmp_path, small_data, model):
     assert len(rs) == 1
     r = rs[0]
     assert r.info.status == "FINISHED"
-    assert r.data.params["model.name"] == model and "dataset.sha256" in r.data.params
+    assert r.data.params["model.name"] == model and r.data.params["dataset.sha256"] == file_hash(small_data[kind])
     assert r.data.tags["dataset_path"] == str(small_data[kind])
+    assert r.data.tags["dataset_sha256"] == file_hash(small_data[kind])
+    (ds_input,) = client.get_run(r.info.run_id).inputs.dataset_inputs  # the data file as the run's input
+    assert ds_input.dataset.digest == file_hash(small_data[kind])[:32]
+    assert ds_input.dataset.source_type == "local" and str(small_data[kind]) in ds_input.dataset.source
     for m in ("train/loss", "val/loss"):
         assert m in r.data.metrics
     maes = [m for m in r.data.metrics if "mae" in m and m.startswith("val/")]
@@ -31,7 +36,7 @@ def test_one_epoch_is_tracked(tmp_path, small_data, model):
     else:
         assert {"val/mae_sigma_nm", "val/mae_tau_nm", "val/mae_phi"} <= set(r.data.metrics)
     arts = artifacts(client, r.info.run_id)
-    assert "config.yaml" in arts and "overrides.yaml" in arts
+    assert "config.yaml" in arts and "overrides.yaml" in arts and "dataset.json" in arts
     assert any(a.endswith(".ckpt") for a in arts), arts
     assert any("hist" in a and a.endswith(".png") for a in arts), arts
     assert r.info.run_name.startswith(model)

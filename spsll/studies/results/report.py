@@ -1,0 +1,172 @@
+"""RESULTS.md from results.json: the targets, one table per task, the noisy and cross-model rows and
+the run ids (the prose is ``spsll/studies/templates/results.md``)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from spsll.studies.rendering import fill, template_sections
+
+INVERSE_Q = (("sigma_nm", "σ (nm)"), ("tau_nm", "τ (nm)"), ("phi", "φ"), ("T_nm", "T (nm)"))
+#: the networks against the ridge under the same conditions: (network, ridge, metric prefix, what)
+COMPARISONS = (
+    ("inverse_cnn_noiseless", "ridge_inverse_dispersion", "test/", "dispersions, noiseless (both fitted noiseless)"),
+    ("inverse_cnn", "ridge_inverse_dispersion_noise", "test/noise10ghz_",
+     "dispersions with 10 GHz noise (both fitted for it)"),
+    ("width_regressor_noiseless", "ridge_inverse_domain_wall", "test/", "walls, noiseless (both fitted noiseless)"),
+    ("width_regressor", "ridge_inverse_domain_wall_noise", "test/noise0p01mz_",
+     "walls with 0.01 m_z noise (both fitted for it)"),
+)
+
+
+def fmt(a: dict | None, digits: int = 3) -> str:
+    """``mean ± std`` (std only with more than one value), ``–`` when missing."""
+    if not a or a.get("mean") is None:
+        return "–"
+    m = f"{a['mean']:.{digits}g}"
+    return m if a["n"] < 2 else f"{m} ± {a['std']:.2g}"
+
+
+def _m(results: dict, eid: str, key: str) -> dict | None:
+    return results.get(eid, {}).get("metrics", {}).get(key)
+
+
+def _mean(results, eid, key):
+    a = _m(results, eid, key)
+    return None if not a or a.get("mean") is None else a["mean"]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    if not rows:
+        return "(no runs of this kind in the study yet)"
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _entries(results: dict, task: str) -> list[str]:
+    return [eid for eid, e in results.items() if e["task"] == task]
+
+
+def _mark(ok: bool | None) -> str:
+    return "–" if ok is None else ("✅ met" if ok else "❌ not met")
+
+
+def targets_table(results: dict) -> str:
+    rows = []
+    for eid, label, limit in (("tfc_pinn_argmax", "forward, arg-max targets: worst-k test MAE", 0.10),
+                              ("tfc_pinn", "forward, refined targets: worst-k test MAE", 0.02)):
+        if eid in results:
+            v = _mean(results, eid, "test/max_mae_k_thz")
+            rows.append([label, "0.29–0.36 THz (mean over k)", f"≤ {limit} THz",
+                         fmt(_m(results, eid, "test/max_mae_k_thz")), _mark(None if v is None else v <= limit)])
+    for net, ridge, prefix, what in COMPARISONS:
+        if net not in results or ridge not in results:
+            continue
+        for q, name in INVERSE_Q:
+            key = f"{prefix}mae_{q}"
+            v, r = _mean(results, net, key), _mean(results, ridge, key)
+            rule = "≤ ridge" if q == "phi" else "< ridge"
+            ok = None if v is None or r is None else (v <= r if q == "phi" else v < r)
+            rows.append([f"{what}: {name} test MAE, network", "—", f"{rule} ({fmt(_m(results, ridge, key))})",
+                         fmt(_m(results, net, key)), _mark(ok)])
+    if "width_regressor" in results:
+        mean = _mean(results, "width_regressor", "test/width_error_mean_nm")
+        std = _mean(results, "width_regressor", "test/width_error_std_nm")
+        rows.append(["width closed loop: mean / std of the width error", "0.077 / 0.835 nm",
+                     "|mean| ≤ 0.02, std ≤ 0.10 nm",
+                     f"{fmt(_m(results, 'width_regressor', 'test/width_error_mean_nm'))} / "
+                     f"{fmt(_m(results, 'width_regressor', 'test/width_error_std_nm'))}",
+                     _mark(None if mean is None or std is None else abs(mean) <= 0.02 and std <= 0.10)])
+    return _table(["quantity", "paper", "target", "ours (mean ± std over seeds)", ""], rows)
+
+
+def forward_table(results: dict) -> str:
+    rows = []
+    for eid in _entries(results, "forward"):
+        e = results[eid]
+        rows.append([e["label"], fmt(_m(results, eid, "val/mae_thz")), fmt(_m(results, eid, "val/max_mae_k_thz")),
+                     fmt(_m(results, eid, "test/mae_thz")), fmt(_m(results, eid, "test/max_mae_k_thz")),
+                     str(len(e["runs"]))])
+    return _table(["model", "val MAE (THz)", "val worst k", "test MAE (THz)", "test worst k", "seeds"], rows)
+
+
+def inverse_table(results: dict, task: str) -> str:
+    rows = []
+    for eid in _entries(results, task):
+        e = results[eid]
+        val = " / ".join(fmt(_m(results, eid, f"val/mae_{q}")) for q, _ in INVERSE_Q)
+        test = " / ".join(fmt(_m(results, eid, f"test/mae_{q}")) for q, _ in INVERSE_Q)
+        refined = " / ".join(fmt(_m(results, eid, f"test/refined_mae_{q}")) for q, _ in INVERSE_Q)
+        row = [e["label"], val, test, refined if "–" not in refined.replace(" / ", "") else "–"]
+        if task == "inverse_domain_wall":
+            row.append(f"{fmt(_m(results, eid, 'test/width_error_mean_nm'))} / "
+                       f"{fmt(_m(results, eid, 'test/width_error_std_nm'))}")
+        row.append(str(len(e["runs"])))
+        rows.append(row)
+    header = ["model", "val MAE σ / τ / φ / T", "test MAE σ / τ / φ / T", "+ refinement (test)"]
+    if task == "inverse_domain_wall":
+        header.append("closed loop mean / std (nm)")
+    return _table(header + ["seeds"], rows)
+
+
+NOISE_KEY = re.compile(r"^test/(noise[0-9p]+(?:ghz|mz))_mae_phi$")
+
+
+def noise_table(results: dict) -> str:
+    rows = []
+    for eid, e in results.items():
+        if e["task"] == "forward":
+            continue
+        labels = sorted({m.group(1) for k in e["metrics"] if (m := NOISE_KEY.match(k))},
+                        key=lambda s: float(re.sub(r"[a-z]", "", s.replace("p", ".")) or 0))
+        for lab in labels:
+            net = " / ".join(fmt(_m(results, eid, f"test/{lab}_mae_{q}")) for q, _ in INVERSE_Q)
+            ref = " / ".join(fmt(_m(results, eid, f"test/{lab}_refined_mae_{q}")) for q, _ in INVERSE_Q)
+            cov = fmt(_m(results, eid, f"test/{lab}_refined_coverage_phi_1sd"), 2)
+            net_cov = fmt(_m(results, eid, f"test/{lab}_net_coverage_phi_1sd"), 2)
+            flagged = fmt(_m(results, eid, f"test/{lab}_flagged_fraction"), 2)
+            level = lab.replace("noise", "").replace("p", ".").replace("ghz", " GHz").replace("mz", " (m_z)")
+            rows.append([e["label"], level, net, net_cov, ref, cov, flagged])
+    return _table(["model", "noise", "network MAE σ / τ / φ / T", "network φ coverage", "refined MAE σ / τ / φ / T",
+                   "refined φ coverage", "flagged"], rows)
+
+
+CROSS_KEY = re.compile(r"^(test_[a-z_]+)/mae_phi$")
+
+
+def cross_table(results: dict) -> str:
+    rows = []
+    for eid, e in results.items():
+        for prefix in sorted({m.group(1) for k in e["metrics"] if (m := CROSS_KEY.match(k))}):
+            net = " / ".join(fmt(_m(results, eid, f"{prefix}/mae_{q}")) for q, _ in INVERSE_Q)
+            ref = " / ".join(fmt(_m(results, eid, f"{prefix}/refined_mae_{q}")) for q, _ in INVERSE_Q)
+            rows.append([e["label"], prefix.removeprefix("test_"), net, ref,
+                         fmt(_m(results, eid, f"{prefix}/refined_coverage_phi_1sd"), 2),
+                         fmt(_m(results, eid, f"{prefix}/flagged_fraction"), 2)])
+    return _table(["model (trained on spsll data)", "test data made by", "network MAE σ / τ / φ / T",
+                   "refined MAE σ / τ / φ / T", "refined φ coverage", "flagged"], rows)
+
+
+def runs_table(results: dict) -> str:
+    rows = [[e["label"], eid, ", ".join(f"seed {r['seed']}: `{r['run_id']}`" for r in e["runs"])]
+            for eid, e in results.items()]
+    return _table(["configuration", "entry", "MLflow runs"], rows)
+
+
+def render(data: dict, out: str | Path) -> Path:
+    results, meta = data["results"], data["meta"]
+    n_forward = next((int(a["mean"]) for e in results.values() if e["task"] == "forward"
+                      for k, a in e["metrics"].items() if k == "test/n_test" and a.get("mean")), "all")
+    text = fill(template_sections("results.md")["report"], {
+        "meta": meta, "targets_table": targets_table(results), "forward_table": forward_table(results),
+        "forward_n": n_forward,
+        "inverse_dispersion_table": inverse_table(results, "inverse_dispersion"),
+        "inverse_domain_wall_table": inverse_table(results, "inverse_domain_wall"),
+        "noise_table": noise_table(results), "cross_table": cross_table(results), "runs_table": runs_table(results)})
+    out = Path(out)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(text + "\n")
+    tmp.replace(out)
+    return out

@@ -25,13 +25,15 @@ def _client(uri: str):
 
 
 def validation_metrics(client, run_id: str) -> dict[str, float]:
-    """``val/...`` metrics at the epoch of the kept checkpoint (min ``val/loss``)."""
+    """``val/...`` metrics at the epoch of the kept checkpoint (min ``val/loss``); a closed-form baseline,
+    fitted once, logs each once and has no ``val/loss``: its values as logged."""
+    metrics = client.get_run(run_id).data.metrics
     loss = client.get_metric_history(run_id, "val/loss")
     if not loss:
-        return {}
+        return {k: float(v) for k, v in metrics.items() if k.startswith("val/")}
     best = min(loss, key=lambda m: (m.value, m.step))
     out = {}
-    for key in client.get_run(run_id).data.metrics:
+    for key in metrics:
         if not key.startswith("val/"):
             continue
         at = [m for m in client.get_metric_history(run_id, key) if m.step == best.step]

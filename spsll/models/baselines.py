@@ -17,6 +17,9 @@ Inputs are standardised per feature with the train split's mean and std (stds fl
 directly, or ``phi_T``, the material fraction φ and the correlation length T (the quantities the
 observables determine, docs/physics.md#identifiability), from which σ = T/(1 − φ), τ = T/φ are
 recovered (:func:`decode_params`). Every prediction of σ, τ is kept inside the train split's range.
+
+Over 300 lines because the two baselines are one piece: inputs, targets, the choice on the
+validation split and the checkpoint live in their shared base class, and each subclass is only its fit.
 """
 
 from __future__ import annotations

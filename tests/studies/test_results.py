@@ -62,6 +62,19 @@ def test_default_plan_covers_the_protocol():
         assert {"model=ridge", "model=knn"} <= models, task
 
 
+def test_targets_table_keeps_its_columns():
+    """Every row of the targets table has the header's number of cells (a bare | in a cell would add one)."""
+    from spsll.studies.results.report import targets_table
+
+    a = {"mean": 0.01, "std": 0.001, "n": 3}
+    results = {"width_regressor": {"task": "inverse_domain_wall", "label": "w", "runs": [],
+                                   "metrics": {"test/width_error_mean_nm": a, "test/width_error_std_nm": a}}}
+    lines = targets_table(results).splitlines()
+    cells = [len(line.replace("\\|", "").split("|")) for line in lines]
+    assert len(lines) == 3 and len(set(cells)) == 1, lines
+    assert "✅ met" in lines[-1]
+
+
 def test_fmt():
     assert fmt({"mean": 0.012345, "std": 0.0011, "n": 3}) == "0.0123 ± 0.0011"
     assert fmt({"mean": 2.0, "std": 0.0, "n": 1}) == "2"

@@ -75,7 +75,7 @@ def targets_table(results: dict) -> str:
         mean = _mean(results, "width_regressor", "test/width_error_mean_nm")
         std = _mean(results, "width_regressor", "test/width_error_std_nm")
         rows.append(["width closed loop: mean / std of the width error", "0.077 / 0.835 nm",
-                     "|mean| ≤ 0.02, std ≤ 0.10 nm",
+                     "\\|mean\\| ≤ 0.02, std ≤ 0.10 nm",  # a bare | would end the table cell
                      f"{fmt(_m(results, 'width_regressor', 'test/width_error_mean_nm'))} / "
                      f"{fmt(_m(results, 'width_regressor', 'test/width_error_std_nm'))}",
                      _mark(None if mean is None or std is None else abs(mean) <= 0.02 and std <= 0.10)])
@@ -157,11 +157,8 @@ def runs_table(results: dict) -> str:
 
 def render(data: dict, out: str | Path) -> Path:
     results, meta = data["results"], data["meta"]
-    n_forward = next((int(a["mean"]) for e in results.values() if e["task"] == "forward"
-                      for k, a in e["metrics"].items() if k == "test/n_test" and a.get("mean")), "all")
     text = fill(template_sections("results.md")["report"], {
         "meta": meta, "targets_table": targets_table(results), "forward_table": forward_table(results),
-        "forward_n": n_forward,
         "inverse_dispersion_table": inverse_table(results, "inverse_dispersion"),
         "inverse_domain_wall_table": inverse_table(results, "inverse_domain_wall"),
         "noise_table": noise_table(results), "cross_table": cross_table(results), "runs_table": runs_table(results)})

@@ -116,6 +116,34 @@ def test_results_study_end_to_end(tmp_path, small_data):  # noqa: F811
     assert "spsll_convolution" in report and "10 GHz" in report
     assert (tmp_path / "results.csv").read_text().startswith("entry,task,metric,mean,std,n,run_ids")
 
+    first = data["meta"]
+    assert not first["time_partial"] and first["n_jobs"] == len(list((tmp_path / "work" / "markers").iterdir()))
+    assert first["job_minutes"] > 0 and "min of wall time" in report
+
     lines.clear()
     run_study(cfg, command="test", echo=lines.append)
     assert any("already done; 0 to run" in m for m in lines), lines
+    again = json.loads((tmp_path / "results.json").read_text())["meta"]
+    assert again["seconds"] >= first["seconds"] and not again["time_partial"]  # the ledger carries the first time
+
+
+def test_wall_ledger_counts_an_interrupted_invocation(tmp_path):
+    """The ledger is saved at every job event, so a killed invocation's time survives into the next one;
+    a study whose jobs were done before any ledger existed says its total is partial."""
+    from spsll.studies.results.report import time_statement
+    from spsll.studies.results.study import _WallLedger
+
+    path = tmp_path / "wall_seconds.json"
+    first = _WallLedger(path, "cfg", untimed_work=False)
+    seen = []
+    first.wrap(seen.append)("start job")  # the process is killed after this line: no final update
+    saved = json.loads(path.read_text())["cfg"]["seconds"]
+    assert seen == ["start job"] and saved >= 0
+    second = _WallLedger(path, "cfg", untimed_work=True)  # jobs done by now, but the ledger knows them
+    assert second.base == saved and not second.partial
+    assert second.update() >= saved
+    other = _WallLedger(path, "other-config", untimed_work=True, recorded=120.0)
+    assert other.base == 120.0 and other.partial
+    text = time_statement({"minutes": 2.0, "time_partial": True, "job_minutes": 5.0, "n_jobs": 3, "jobs": 2,
+                           "time_note": "shared"})
+    assert text.startswith("2 min of wall time, not counting") and "3 jobs took 5 min" in text and "(shared)" in text

@@ -155,10 +155,23 @@ def runs_table(results: dict) -> str:
     return _table(["configuration", "entry", "MLflow runs"], rows)
 
 
+def time_statement(meta: dict) -> str:
+    """How long the study took: wall time over its invocations, and the jobs' own time."""
+    text = f"{meta['minutes']:.0f} min of wall time"
+    if meta.get("time_partial"):
+        text += ", not counting an earlier, interrupted invocation that kept no time record"
+    if "job_minutes" in meta:
+        text += (f"; its {meta['n_jobs']} jobs took {meta['job_minutes']:.0f} min of process time together, "
+                 f"{meta['jobs']} at a time")
+    if meta.get("time_note"):
+        text += f" ({meta['time_note']})"
+    return text
+
+
 def render(data: dict, out: str | Path) -> Path:
     results, meta = data["results"], data["meta"]
     text = fill(template_sections("results.md")["report"], {
-        "meta": meta, "targets_table": targets_table(results), "forward_table": forward_table(results),
+        "meta": meta, "time": time_statement(meta), "targets_table": targets_table(results), "forward_table": forward_table(results),
         "inverse_dispersion_table": inverse_table(results, "inverse_dispersion"),
         "inverse_domain_wall_table": inverse_table(results, "inverse_domain_wall"),
         "noise_table": noise_table(results), "cross_table": cross_table(results), "runs_table": runs_table(results)})

@@ -46,18 +46,23 @@ def run_study(cfg: DictConfig, command: str | None = None, echo=print) -> Path:
         raise ValueError(f"jobs must be an integer >= 1, got {cfg.jobs!r}")
     uri = resolve_tracking_uri(cfg.get("tracking_uri"), ROOT)
     plan = Plan(cfg, uri)
-    t0 = time.perf_counter()
-    seconds = run_jobs(plan.all_jobs(), jobs, echo)
-    results = collect(plan)
+    jobs_list = plan.all_jobs()
+    digest = _config_digest(cfg)
     previous = read_json(json_path)["meta"] if json_path.exists() else {}
-    # a resumed study adds this invocation's time to what the earlier ones spent
-    spent = float(previous.get("seconds", 0.0)) if previous.get("config") == _config_digest(cfg) else 0.0
-    elapsed = spent + time.perf_counter() - t0
+    ledger = _WallLedger(Path(cfg.work_dir) / "wall_seconds.json", digest,
+                         untimed_work=any(j.done for j in jobs_list),
+                         recorded=float(previous.get("seconds", 0.0)) if previous.get("config") == digest else 0.0)
+    seconds = run_jobs(jobs_list, jobs, ledger.wrap(echo))
+    results = collect(plan)
+    elapsed = ledger.update()
+    job_seconds = sum(_marker_seconds(j.marker) for j in jobs_list)
     meta = {"command": command or command_line(MODULE), "seconds": elapsed, "minutes": elapsed / 60,
             "machine": _machine(), "torch": torch.__version__, "commit": git_commit()[:12],
             "date": _dt.date.today().isoformat(), "tracking_uri": uri, "json": json_path.as_posix(),
             "seeds": ", ".join(str(s) for s in plan.seeds), "n_seeds": len(plan.seeds),
-            "job_seconds": seconds, "config": _config_digest(cfg)}
+            "job_seconds": seconds, "config": digest, "jobs": jobs, "n_jobs": len(jobs_list),
+            "job_minutes": job_seconds / 60, "time_partial": ledger.partial,
+            "time_note": cfg.get("time_note")}
     write_json(json_path, {"meta": meta, "results": results})
     write_csv(results, json_path.with_suffix(".csv"))
     path = render({"meta": meta, "results": results}, cfg.out)
@@ -65,10 +70,49 @@ def run_study(cfg: DictConfig, command: str | None = None, echo=print) -> Path:
     return path
 
 
+class _WallLedger:
+    """Wall time of a study across its invocations, saved after every job event so that an interrupted
+    invocation still counts. ``partial``: jobs were already done when the ledger was first opened (an
+    earlier invocation that kept no ledger), so the total misses their wall time."""
+
+    def __init__(self, path: Path, digest: str, untimed_work: bool, recorded: float = 0.0):
+        self.path, self.digest, self.t0 = path, digest, time.perf_counter()
+        data = json.loads(path.read_text()) if path.exists() else {}
+        entry = data.get(digest)
+        # without a ledger, the time a finished earlier invocation wrote into results.json is the best record
+        self.base = float(entry["seconds"]) if entry else recorded
+        self.partial = bool(entry["partial"]) if entry else untimed_work
+
+    def update(self) -> float:
+        total = self.base + time.perf_counter() - self.t0
+        data = json.loads(self.path.read_text()) if self.path.exists() else {}
+        data[self.digest] = {"seconds": total, "partial": self.partial}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1))
+        tmp.replace(self.path)
+        return total
+
+    def wrap(self, echo):
+        def echo_and_save(msg: str) -> None:
+            echo(msg)
+            self.update()
+        return echo_and_save
+
+
+def _marker_seconds(marker: Path) -> float:
+    if not marker.exists():
+        return 0.0
+    try:
+        return float(json.loads(marker.read_text()).get("seconds", 0.0))
+    except (ValueError, AttributeError):
+        return 0.0
+
+
 def _config_digest(cfg: DictConfig) -> str:
     import hashlib
 
-    bookkeeping = ("only", "render_only", "jobs")  # they change what runs now, not what the numbers are
+    bookkeeping = ("only", "render_only", "jobs", "time_note")  # they change what runs now, not what the numbers are
     keep = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in bookkeeping}
     return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

@@ -12,7 +12,9 @@ to one :class:`Solver` (docs/physics.md#readings):
 
 :class:`SolverConfig` holds the numerics every solver shares plus the solver's own settings
 (``options``, validated by its table entry); :func:`build_system` turns a config, a material and a
-grid into the :class:`~spsll.physics.llg.LLSystem` the integrators and measurements use.
+grid into the :class:`~spsll.physics.llg.LLSystem` the integrators and measurements use;
+:func:`line_system` is the exact reduction of a film to its k_y = 0 line for states uniform along y
+(docs/physics.md#film-walls).
 """
 
 from __future__ import annotations
@@ -319,3 +321,59 @@ def _film_terms(solver: Solver, material: Material, grid: Grid, sigma, tau, give
     if material.magnetostatics == "thin_film" and not any(isinstance(t, ThinFilmMagnetostatics) for t in given):
         out.append(ThinFilmMagnetostatics.of(material, grid, **kw))
     return tuple(out)
+
+
+# -- the exact y-reduction of a film (docs/physics.md#film-walls) ------------------------------------
+class LineSystem(LLSystem):
+    """The k_y = 0 line of a film system, on the chain-shaped grid (Nx, 1).
+
+    It carries the film's stiffness bound, so the step sizes derived from it (the RK4 time step, the
+    minimiser's first step t0 = 1/H_bound) are the film's and a measurement on the line repeats the
+    film's arithmetic row by row. Energies are per row (the film's divided by Ny).
+    """
+
+    def __init__(self, material: Material, exchange: ExchangeTerm, alpha: float, terms, film_bound: float):
+        super().__init__(material, exchange, alpha, terms)
+        self.film_bound = float(film_bound)
+
+    def field_bound(self) -> float:
+        return self.film_bound
+
+
+def _line_term(term):
+    """A non-local term of the film evaluated on its k_y = 0 line, or None when it is not k-diagonal."""
+    if isinstance(term, DMITerm) and term.weight is None:
+        symbols = [s[..., :1].contiguous() for s in term.symbols]  # sin(k_y a)/a at k_y = 0 is 0
+        filt = None if term.filt is None else term.filt[..., :1].contiguous()
+        return DMITerm(term.prefactor, symbols, (term.shape[0], 1), term.mu0_ms, term.cell_size, filt)
+    if isinstance(term, ThinFilmMagnetostatics):
+        tensor = {key: n[..., :1].contiguous() for key, n in term.tensor.items()}
+        return ThinFilmMagnetostatics(tensor, term.Ms, term.mu0, term.cell_size, (term.shape[0], 1))
+    return None
+
+
+def line_system(cfg: SolverConfig, material: Material, film: Grid, sigma=None, tau=None, *,
+                alpha: float) -> LineSystem | None:
+    """The film (Nx, Ny) reduced exactly to its k_y = 0 line (Nx, 1), or None where no reduction holds.
+
+    For a k-diagonal reading (``psll``, ``spsll``) every non-local operator is a multiplier K(k_x, k_y)
+    on the ``rfftn`` grid and the local terms act cell by cell, so a state uniform along y (only
+    k_y = 0 occupied) stays uniform, and its field is F⁻¹{K(k_x, 0) m̂(k_x)} on every row. The line
+    system holds the film's multipliers at k_y = 0 (so ``spsll`` keeps the filter of the (Nx, Ny) box,
+    P_j = S_2(k_j) Δk_x Δk_y, not that of an (Nx, 1) grid) and the film's stiffness bound
+    (:class:`LineSystem`). ``spsll_convolution`` (g·m in real space) and explicit defects (masks are
+    not uniform along y) have no reduction: None. States on the line are (B, 3, Nx, 1).
+    """
+    if film.ndim != 2 or not cfg.solver.k_diagonal or cfg.solver.explicit_defects:
+        return None
+    full = build_system(cfg, material, film, sigma, tau, alpha=alpha)
+    ex = full.exchange
+    if ex.weight is not None or ex.mask is not None:
+        return None
+    line = Grid((film.shape[0], 1), film.a)
+    exchange = ExchangeTerm(ex.name, ex.kernel[..., :1].contiguous(), None, line.shape)
+    extra = [_line_term(t) for t in full.extra]
+    if any(t is None for t in extra):
+        return None
+    local = tuple(t for t in full.terms if t not in full.extra)
+    return LineSystem(material, exchange, alpha, local + tuple(extra), full.field_bound())

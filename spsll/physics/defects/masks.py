@@ -36,13 +36,14 @@ def vacancy_masks(n_cells: int | tuple[int, ...], cell_size: float, sigma, tau, 
     :func:`~spsll.physics.defects.rtn.sample_rtn` (means σ_b, τ_b in metres) from a CPU generator
     seeded by :func:`sample_seed`, then moved to ``device`` (the same masks on every device).
     ``mirrored`` appends the flipped copy (L = 2·n_cells, the wall domain); otherwise L = n_cells.
-    τ = 0 gives all ones.
+    For a film or bulk ``mirrored`` appends the mosaic's copy flipped along x, (B·R, 2Nx, Ny[, Nz]):
+    the film wall domain, whose two walls see the same defects (docs/physics.md#film-walls); the
+    first Nx cells are exactly the unmirrored mosaic. τ = 0 gives all ones.
     """
     R = require_int_at_least("realisations", realisations, 1)
     if not isinstance(n_cells, int) and len(n_cells) > 1:
-        if mirrored:
-            raise ValueError("mirrored masks are the chain's wall domain; a film or bulk takes its mosaic as is")
-        return _mosaic_masks(tuple(n_cells), cell_size, sigma, tau, R, seed, dtype, device)
+        r = _mosaic_masks(tuple(n_cells), cell_size, sigma, tau, R, seed, dtype, device)
+        return torch.cat([r, r.flip(1)], dim=1) if mirrored else r
     n = require_int_at_least("n_cells", n_cells if isinstance(n_cells, int) else n_cells[0], 2)
     if isinstance(seed, bool) or int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")

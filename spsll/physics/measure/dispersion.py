@@ -30,7 +30,7 @@ from spsll.physics.defects import rtn
 from spsll.physics.grid import Grid
 from spsll.physics.llg import choose_time_step, integrate
 from spsll.physics.material import Material
-from spsll.physics.solvers import SolverConfig, build_system
+from spsll.physics.solvers import SolverConfig, build_system, line_system
 
 _MEMORY_BUDGET = 256 * 2**20  # bytes of the largest work array of one ensemble chain batch
 
@@ -173,18 +173,28 @@ def frequency_step(settings: DispersionSettings) -> float:
 
 def simulate_dispersions(material: Material, sigma, tau, *, solver: SolverConfig | None = None,
                          settings: DispersionSettings | None = None,
-                         fft_batch: int = 16) -> DispersionResult:
-    """Dispersion relations for a batch of (σ, τ) pairs (metres); see the module docstring."""
+                         fft_batch: int = 16, line_reduction: bool = True) -> DispersionResult:
+    """Dispersion relations for a batch of (σ, τ) pairs (metres); see the module docstring.
+
+    A film under a k-diagonal reading (``psll``, ``spsll``) runs as its exact k_y = 0 line
+    (:func:`~spsll.physics.solvers.line_system`, docs/physics.md#film-walls): the line excitation is
+    uniform along y and stays so. ``line_reduction=False`` runs the whole film (to test the reduction).
+    """
     solver = solver or SolverConfig()
     settings = settings or DispersionSettings()
     material.require_perpendicular("a dispersion about the uniform +z state")
     if solver.solver.explicit_defects:
         return _ensemble_dispersions(material, sigma, tau, solver, settings, fft_batch)
     N = settings.n_cells
-    system = build_system(solver, material, settings.grid(material.a), sigma, tau, alpha=settings.alpha)
     B = 1 if sigma is None else int(torch.as_tensor(sigma).reshape(-1).shape[0])
     dev = solver.torch_device
     m0 = initial_pulse(settings, B, dtype=solver.torch_dtype, device=dev)
+    grid = settings.grid(material.a)
+    system = line_system(solver, material, grid, sigma, tau, alpha=settings.alpha) if line_reduction else None
+    if system is not None:
+        m0 = m0[..., :1].contiguous()  # every row holds the same line: one row is the film (power mean of equal rows)
+    else:
+        system = build_system(solver, material, grid, sigma, tau, alpha=settings.alpha)
     record = record_transverse(system, m0, settings, solver)
     df = frequency_step(settings)
     freq = torch.empty(B, N, dtype=torch.float64, device=dev)

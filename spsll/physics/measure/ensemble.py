@@ -47,6 +47,14 @@ def shift_periodic(values: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     return values.gather(1, i0) * (1 - frac) + values.gather(1, (i0 + 1) % L) * frac
 
 
+def filled_profiles(mz_full: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Relaxed m_z on periodic rows (M, L) with its vacant cells filled: θ = arccos m_z linear across a
+    vacancy (:func:`fill_vacancies`), m_z = cos θ there; occupied cells unchanged (exactly)."""
+    occ64 = masks.to(torch.float64)
+    theta = fill_vacancies(torch.arccos(mz_full.clamp(-1.0, 1.0)), occ64)  # θ linear across a vacancy
+    return torch.where(occ64 > 0, mz_full, torch.cos(theta))
+
+
 def _per_sample(x: torch.Tensor, B: int, R: int) -> torch.Tensor:
     return x.reshape(B, R, *x.shape[1:])
 
@@ -68,8 +76,7 @@ def wall_statistics(mz_full: torch.Tensor, masks: torch.Tensor, B: int, R: int, 
     N = mz_full.shape[1] // 2
     dev = mz_full.device
     occ64 = masks.to(torch.float64)
-    theta = fill_vacancies(torch.arccos(mz_full.clamp(-1.0, 1.0)), occ64)  # θ linear across a vacancy
-    filled = torch.where(occ64 > 0, mz_full, torch.cos(theta))
+    filled = filled_profiles(mz_full, occ64)
     window = filled[:, :N]
     has_wall = (window.amin(dim=1) < 0) & (window.amax(dim=1) > 0)
     # rows without a wall get a stand-in profile so that the batched width code runs; masked below

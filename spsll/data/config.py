@@ -38,6 +38,7 @@ class DispersionMeasurement:
     window: str = "hann"
     store_spectrum: bool = False
     spectrum_max_thz: float = 12.0
+    n_rows: int = 1  # M > 1: a film of N x M cells, line excitation along y (docs/physics.md#films)
 
     def settings(self) -> DispersionSettings:
         return DispersionSettings(
@@ -46,7 +47,13 @@ class DispersionMeasurement:
             duration=self.duration_ps * 1e-12, sample_interval=self.sample_interval_fs * 1e-15,
             window=self.window,
             keep_spectrum_below=self.spectrum_max_thz * 1e12 if self.store_spectrum else None,
+            n_rows=_rows(self.n_rows),
         )
+
+    @property
+    def box_cells(self) -> tuple[int, ...]:
+        """The simulated periodic box in cells: N, or N × M in a film."""
+        return (self.n_cells,) + ((self.n_rows,) if self.n_rows > 1 else ())
 
 
 @dataclass
@@ -59,13 +66,20 @@ class WallMeasurement:
     duration_ps: float = 100.0
     n_harmonics: int = 700
     n_error_harmonics: int = 100
+    n_rows: int = 1  # M > 1: a film of M rows; mz is the row-averaged profile (docs/physics.md#films)
 
     def settings(self) -> WallSettings:
         return WallSettings(
             n_cells=self.n_cells, method=self.method, alpha=self.alpha, torque_tol=self.torque_tol,
             max_iter=self.max_iter, duration=self.duration_ps * 1e-12,
             n_harmonics=self.n_harmonics, n_error_harmonics=self.n_error_harmonics,
+            n_rows=_rows(self.n_rows),
         )
+
+    @property
+    def box_cells(self) -> tuple[int, ...]:
+        """The simulated periodic box in cells: the mirrored 2N, times M rows in a film."""
+        return (2 * self.n_cells,) + ((self.n_rows,) if self.n_rows > 1 else ())
 
 
 @dataclass
@@ -124,7 +138,17 @@ class DatasetConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["measurement"] = asdict(self.measurement)
+        if d["measurement"]["n_rows"] == 1:  # a chain: its request reads as before films existed
+            del d["measurement"]["n_rows"]
         return d
+
+
+def _rows(n) -> int:
+    """``measurement.n_rows``: 1 (a chain) or the M rows of a film."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"dataset.measurement.n_rows must be an integer >= 1 (1: a chain, M > 1: a film "
+                         f"of M rows), got {n!r}")
+    return n
 
 
 def _check_range(name, rng, *, strictly_positive):

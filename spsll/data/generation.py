@@ -7,7 +7,7 @@ as an uninterrupted run. Shards take every ``count``-th chunk, so merged shards 
 The file is written as ``<path>.partial`` and renamed to ``<path>`` with ``complete = True`` at the
 very end; an existing complete file is never touched unless the new one is complete.
 
-A little over 300 lines: writing a file, resuming it and merging shards into it share the layout
+About 360 lines: writing a file, resuming it and merging shards into it share the layout
 (``_create``) and the request check, and are kept together so that they cannot drift apart.
 """
 
@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from spsll.data.config import DatasetConfig
 from spsll.data.hdf5 import (
     AXES,
+    FILM_FIELDS,
     SAMPLE_FIELDS,
     DatasetError,
     canonical_yaml,
@@ -94,7 +95,19 @@ def compute_chunk(req: GenerationRequest, material: Material, sigma_nm, tau_nm) 
         out = {"mz": r.mz, "width_nm": r.width_nm, "width_err_nm": r.width_err_nm,
                "width_tanh_nm": r.width_tanh_nm, "converged": r.converged,
                "max_torque": r.max_torque, "x_nm": r.x_nm}
+        if ds.measurement.n_rows > 1:  # films only: chain files keep the layout they had before films
+            out.update(_film_wall_fields(r))
     return {k: v.detach().cpu().numpy() for k, v in out.items()}
+
+
+def _film_wall_fields(r) -> dict:
+    """The per-sample extras of a film's walls (metres → nm): the spread of the row widths, and for
+    an explicit-defect ensemble its pinned fraction and spreads (docs/data.md#wall-file)."""
+    out = {"row_width_mean_nm": r.row_width_mean * 1e9, "row_width_std_nm": r.row_width_std * 1e9}
+    if getattr(r, "pinned_fraction", None) is not None:
+        out.update(pinned_fraction=r.pinned_fraction, width_unpinned_nm=r.width_unpinned * 1e9,
+                   width_std_nm=r.width_std * 1e9)
+    return out
 
 
 # -- file layout -------------------------------------------------------------------------------
@@ -103,7 +116,7 @@ def _create(path: Path, req: GenerationRequest, first: dict, n: int, chunk_ids, 
     kind = req.dataset.kind
     for axis in AXES[kind] + (("f_thz",) if "f_thz" in first else ()):
         f.create_dataset(axis, data=first[axis])
-    for name, units in SAMPLE_FIELDS[kind].items():
+    for name, units in _fields(kind, first).items():
         if name in ("sigma_nm", "tau_nm", "split"):
             continue
         shape = (n,) + first[name].shape[1:]
@@ -125,8 +138,26 @@ def _create(path: Path, req: GenerationRequest, first: dict, n: int, chunk_ids, 
         "solver_settings": canonical_yaml(req.solver.to_dict()),
         "shard_index": int(req.dataset.shard.index), "shard_count": int(req.dataset.shard.count),
         **provenance(),
+        **_box_attributes(req),
     })
     return f
+
+
+def _fields(kind: str, data: dict) -> dict:
+    """The per-sample datasets (name → units) of a file of ``kind`` holding ``data``'s fields."""
+    return {**SAMPLE_FIELDS[kind], **{k: u for k, u in FILM_FIELDS[kind].items() if k in data}}
+
+
+def _box_attributes(req: GenerationRequest) -> dict:
+    """A film's rows and its simulated periodic box: the statistical filter, and the mosaic of an
+    explicit-defect ensemble, depend on the box (docs/physics.md#films). Chains: none (their box,
+    N·a, is in the request, and their attributes stay as they were before films)."""
+    meas = req.dataset.measurement
+    if meas.n_rows == 1:
+        return {}
+    a_nm = Material.from_config(req.material).a * 1e9
+    cells = np.asarray(meas.box_cells, dtype=np.int64)
+    return {"n_rows": int(meas.n_rows), "box_cells": cells, "box_nm": cells * a_nm}
 
 
 def _check_same_request(f: h5py.File, req: GenerationRequest, where: Path):
@@ -234,7 +265,7 @@ def _write(req, target, resolved_yaml, overwrite, progress) -> Path:
                 f.create_dataset("global_index", data=index.astype(np.int64))
                 for k in ("sigma_nm", "tau_nm"):
                     f[k].attrs["units"] = "nm"
-            for name in SAMPLE_FIELDS[ds.kind]:
+            for name in _fields(ds.kind, data):
                 if name in data:
                     f[name][lo:hi] = data[name]
             if "spectrum" in data:

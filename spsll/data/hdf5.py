@@ -33,6 +33,14 @@ SAMPLE_FIELDS = {
     },
 }
 AXES = {"dispersion": ("k_rad_per_nm",), "domain_wall": ("x_nm",)}
+# per-sample values only films have (one per sample; absent from chain files, whose layout predates films)
+FILM_FIELDS = {
+    "dispersion": {},
+    "domain_wall": {
+        "row_width_mean_nm": "nm", "row_width_std_nm": "nm",
+        "pinned_fraction": "1", "width_unpinned_nm": "nm", "width_std_nm": "nm",
+    },
+}
 
 class DatasetError(RuntimeError):
     """A dataset file is missing, incomplete, corrupt, locked or not what the caller expects."""

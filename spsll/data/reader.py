@@ -7,7 +7,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from spsll.data.hdf5 import AXES, SAMPLE_FIELDS, DatasetError, partial_path
+from spsll.data.hdf5 import AXES, FILM_FIELDS, SAMPLE_FIELDS, DatasetError, partial_path
 
 # per-sample profiles and the shared axis their second dimension runs along
 PROFILES = {"dispersion": {"freq_thz": "k_rad_per_nm", "freq_refined_thz": "k_rad_per_nm"},
@@ -72,7 +72,7 @@ def _validate(f, path, kind, expect):
     if kind is not None and fkind != kind:
         raise DatasetError(f"{path} holds a {fkind} dataset, but a {kind} dataset is needed here")
     n = int(f.attrs["n_samples"])
-    for name in SAMPLE_FIELDS[fkind]:
+    for name in per_sample_fields(f):
         if name not in f:
             raise DatasetError(f"{path} lacks the dataset {name!r}; the file is damaged, regenerate it")
         if f[name].ndim == 0 or f[name].shape[0] != n:
@@ -92,7 +92,7 @@ def _check_shapes(f, path):
         if f[axis].ndim != 1:
             raise DatasetError(f"{path}: the axis {axis} has shape {f[axis].shape}, expected one dimension; "
                                "the file is damaged, regenerate it")
-    for name in SAMPLE_FIELDS[fkind]:
+    for name in per_sample_fields(f):
         if name not in PROFILES[fkind] and f[name].ndim != 1:
             raise DatasetError(f"{path}: {name} has shape {f[name].shape}, expected one value per sample; "
                                "the file is damaged, regenerate it")
@@ -107,6 +107,12 @@ def _check_shapes(f, path):
         if f["spectrum"].shape[1:] != want:
             raise DatasetError(f"{path}: spectrum has shape {f['spectrum'].shape}, expected (n, len(f_thz), "
                                f"len(k_rad_per_nm)) = (n, {want[0]}, {want[1]}); regenerate it")
+
+
+def per_sample_fields(f) -> list[str]:
+    """The per-sample datasets of an open file of a known kind: every file's, then a film's extras."""
+    fkind = f.attrs["kind"]
+    return list(SAMPLE_FIELDS[fkind]) + [k for k in FILM_FIELDS[fkind] if k in f]
 
 
 def _check_split(f, path):
@@ -140,7 +146,7 @@ def load(path, *, kind: str | None = None, split: int | None = None, fields=None
     """Arrays of a complete dataset (optionally one split: 0 train, 1 val, 2 test) and its axes."""
     with open_dataset(path, kind=kind, expect=expect) as f:
         fk = f.attrs["kind"]
-        names = list(fields) if fields else [k for k in SAMPLE_FIELDS[fk]] + (["spectrum"] if "spectrum" in f else [])
+        names = list(fields) if fields else per_sample_fields(f) + (["spectrum"] if "spectrum" in f else [])
         rows = slice(None) if split is None else np.nonzero(f["split"][:] == split)[0]
         out = {name: f[name][rows] for name in names}
         for axis in AXES[fk] + (("f_thz",) if "f_thz" in f else ()):

@@ -318,6 +318,10 @@ def refine_predictions(task: str, physics: DataPhysics, observed: dict, init_nm:
             if not has_linear_dispersion(solver.name):
                 raise ValueError(f"the dataset's solver {solver.name!r} has no closed-form dispersion; refine with "
                                  "forward=surrogate (a tfc_pinn trained on it)")
+            if getattr(meas, "n_rows", 1) > 1:  # the closed form is the chain's filter, not the film box's
+                raise ValueError(f"the closed-form dispersion is the chain's; this dataset is a film of {meas.n_rows} "
+                                 "rows, whose filter depends on its box: refine with forward=surrogate (a tfc_pinn "
+                                 "trained on the film file)")
             fwd = solver_dispersion(material, meas.n_cells, observed["k_rad_per_nm"], solver.name)
         else:
             raise ValueError(f"refine forward must be solver or surrogate, got {forward!r}")

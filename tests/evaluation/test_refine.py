@@ -80,3 +80,6 @@ def test_bad_input(fept):
         refine_predictions("dispersion", physics, obs, TRUE, forward="surrogate")
     with pytest.raises(ValueError, match="no wall surrogate"):
         refine_predictions("domain_wall", physics, {}, TRUE, forward="surrogate")
+    film = DataPhysics("dispersion", fept, SolverConfig(), DispersionMeasurement(n_rows=64), (5.0, 50.0), (0.0, 15.0))
+    with pytest.raises(ValueError, match="film of 64 rows"):  # the closed form is the chain's filter
+        refine_predictions("dispersion", film, obs, TRUE, forward="solver")

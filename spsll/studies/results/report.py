@@ -171,7 +171,8 @@ def time_statement(meta: dict) -> str:
 def render(data: dict, out: str | Path) -> Path:
     results, meta = data["results"], data["meta"]
     text = fill(template_sections("results.md")["report"], {
-        "meta": meta, "time": time_statement(meta), "targets_table": targets_table(results), "forward_table": forward_table(results),
+        "meta": meta, "time": time_statement(meta), "targets_table": targets_table(results),
+        "forward_table": forward_table(results),
         "inverse_dispersion_table": inverse_table(results, "inverse_dispersion"),
         "inverse_domain_wall_table": inverse_table(results, "inverse_domain_wall"),
         "noise_table": noise_table(results), "cross_table": cross_table(results), "runs_table": runs_table(results)})

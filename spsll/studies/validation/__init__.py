@@ -31,10 +31,26 @@ do not converge in either budget (flagged in the report).
 Modules: :mod:`.config` (what is computed), :mod:`.compute`, :mod:`.figures`, :mod:`.report`
 (``spsll/studies/templates/validation.md`` filled from ``validation.json``), :mod:`.study` (the
 Hydra entry point).
+
+**Films** (``dim: 2``)::
+
+    python -m spsll.studies.validation --config-name studies/validation_2d   # docs/validation-2d.md
+
+The same question in films of N × M cells, where exchange paths go around vacancies: ``spsll`` at
+several box heights M (its filter φ + √P_cont fades with the box area; a line excitation makes the
+film its exact k_y = 0 line, so each costs a chain) against explicit coloured-Poisson-mosaic
+ensembles in one box of at least 50 T per side; the effective filter F_eff(k_x) the ensembles imply;
+film walls (row-averaged widths, per-row spread, pinned fraction). Config:
+``conf/studies/validation_2d.yaml``; modules :mod:`.film_config`, :mod:`.film_compute`,
+:mod:`.film_walls`, :mod:`.film`, :mod:`.film_figures`, :mod:`.film_conclusion`, :mod:`.film_report`
+(``spsll/studies/templates/validation_2d.md``).
 """
 
 from spsll.studies.validation.compute import run_validation
 from spsll.studies.validation.config import ValidationConfig
+from spsll.studies.validation.film import run_film_validation
+from spsll.studies.validation.film_config import FilmValidationConfig
 from spsll.studies.validation.report import render_report, write_report
 
-__all__ = ["ValidationConfig", "render_report", "run_validation", "write_report"]
+__all__ = ["FilmValidationConfig", "ValidationConfig", "render_report", "run_film_validation", "run_validation",
+           "write_report"]

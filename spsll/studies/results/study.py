@@ -58,11 +58,13 @@ def run_study(cfg: DictConfig, command: str | None = None, echo=print) -> Path:
     job_seconds = sum(_marker_seconds(j.marker) for j in jobs_list)
     meta = {"command": command or command_line(MODULE), "seconds": elapsed, "minutes": elapsed / 60,
             "machine": _machine(), "torch": torch.__version__, "commit": git_commit()[:12],
-            "date": _dt.date.today().isoformat(), "tracking_uri": uri, "json": json_path.as_posix(),
+            "date": _dt.date.today().isoformat(), "tracking_uri": _portable(uri), "json": json_path.as_posix(),
             "seeds": ", ".join(str(s) for s in plan.seeds), "n_seeds": len(plan.seeds),
             "job_seconds": seconds, "config": digest, "jobs": jobs, "n_jobs": len(jobs_list),
             "job_minutes": job_seconds / 60, "time_partial": ledger.partial,
             "time_note": cfg.get("time_note")}
+    if not seconds and previous.get("config") == digest:  # nothing ran now: the numbers are the earlier code's
+        meta.update(commit=previous.get("commit", meta["commit"]), date=previous.get("date", meta["date"]))
     write_json(json_path, {"meta": meta, "results": results})
     write_csv(results, json_path.with_suffix(".csv"))
     path = render({"meta": meta, "results": results}, cfg.out)
@@ -98,6 +100,11 @@ class _WallLedger:
             echo(msg)
             self.update()
         return echo_and_save
+
+
+def _portable(uri: str) -> str:
+    """The store's URI as written into the report: relative to the project when it lies inside it."""
+    return uri.replace(f"sqlite:///{ROOT.as_posix()}/", "sqlite:///")
 
 
 def _marker_seconds(marker: Path) -> float:

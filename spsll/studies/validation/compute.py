@@ -230,10 +230,16 @@ def run_validation(cfg: ValidationConfig, log=print) -> dict:
 
 def config_summary(cfg: ValidationConfig) -> dict:
     """The settings the report states (and the machine it ran on)."""
-    d, w = cfg.dispersion, cfg.walls
     return {
         "realisations": cfg.realisations, "wall_realisations": cfg.wall_realisations, "seed": cfg.seed,
-        "grid": [cfg.n_sigma, cfg.n_tau], "material": cfg.material.name,
+        "grid": [cfg.n_sigma, cfg.n_tau], "material": cfg.material.name, **measurement_summary(cfg),
+    }
+
+
+def measurement_summary(cfg) -> dict:
+    """The measurement settings, dtypes and machine of a validation config (chains and films alike)."""
+    d, w = cfg.dispersion, cfg.walls
+    return {
         "dispersion": {"n_cells": d.n_cells, "duration_ps": d.duration * 1e12,
                        "sample_interval_fs": d.sample_interval * 1e15, "alpha": d.alpha,
                        "pulse_amplitude": d.pulse_amplitude, "window": d.window, "dtype": cfg.dispersion_dtype},

@@ -4,13 +4,9 @@ readings against explicit mosaic ensembles, and the verdicts the report draws fr
 from __future__ import annotations
 
 import math
-import platform
 import time
 
-import torch
-
-from spsll.physics.solvers import SolverConfig
-from spsll.studies.validation.compute import DISP_TOL_THZ, WIDTH_TOL_NM
+from spsll.studies.validation.compute import DISP_TOL_THZ, WIDTH_TOL_NM, measurement_summary
 from spsll.studies.validation.film_compute import validate_film_dispersions
 from spsll.studies.validation.film_config import FilmValidationConfig, films_have_walls
 from spsll.studies.validation.film_walls import validate_film_walls
@@ -70,17 +66,9 @@ def run_film_validation(cfg: FilmValidationConfig, log=print, *, dataset_ranges:
 
 def film_config_summary(cfg: FilmValidationConfig, dataset_ranges: dict | None = None) -> dict:
     """The settings the report states (and the machine it ran on)."""
-    d, w = cfg.dispersion, cfg.walls
     return {
         "realisations": cfg.realisations, "wall_realisations": cfg.wall_realisations, "seed": cfg.seed,
         "material": cfg.material.name, "a_nm": cfg.material.a * 1e9, "min_box_over_T": cfg.min_box_over_T,
         "n_rows": cfg.n_rows, "reading_rows": list(cfg.reading_rows), "convolution_rows": list(cfg.convolution_rows),
-        "wall_rows": cfg.wall_rows, "dataset_ranges": dataset_ranges or {},
-        "dispersion": {"n_cells": d.n_cells, "duration_ps": d.duration * 1e12,
-                       "sample_interval_fs": d.sample_interval * 1e15, "alpha": d.alpha,
-                       "pulse_amplitude": d.pulse_amplitude, "window": d.window, "dtype": cfg.dispersion_dtype},
-        "walls": {"n_cells": w.n_cells, "method": w.method, "torque_tol": w.torque_tol, "max_iter": w.max_iter,
-                  "dtype": cfg.wall_dtype},
-        "torch": torch.__version__, "threads": torch.get_num_threads(), "python": platform.python_version(),
-        "machine": platform.machine(), "device": str(SolverConfig(device=cfg.device).torch_device),
+        "wall_rows": cfg.wall_rows, "dataset_ranges": dataset_ranges or {}, **measurement_summary(cfg),
     }

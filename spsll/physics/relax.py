@@ -67,9 +67,29 @@ def _bb_stepper(compile, batch_cells: int):
     return maybe_compile(_bb_iteration, compile, batch_cells * 60)
 
 
+def require_static_exchange(system: LLSystem) -> None:
+    """Refuse to relax under an exchange without a cost for some wavelengths.
+
+    The fitted film reading ``spsll_fitted`` is F0 Θ(k_cut − |k|): where its cut lies inside the zone,
+    short wavelengths cost no exchange at all, and a wall or texture relaxes by sharpening towards a
+    step (docs/fitted-filter.md#held-out-walls). Its kernel is then zero at some k ≠ 0 (the ideal
+    kernel vanishes only at k = 0).
+    """
+    ex = system.exchange
+    if ex.name != "spsll_fitted":
+        return
+    zeros = (ex.kernel == 0).flatten(1).sum(dim=1)
+    if bool((zeros > 1).any()):
+        raise ValueError("solver spsll_fitted is a dispersion reading: its cut k_cut(σ, τ) lies inside the "
+                         "Brillouin zone here, so short wavelengths cost no exchange and walls and textures "
+                         "collapse when relaxed (docs/fitted-filter.md). Relax under spsll or an explicit "
+                         "ensemble (rtn_ensemble) instead")
+
+
 def relax_bb(system: LLSystem, m0: torch.Tensor, *, torque_tol: float = 1e-7,
              max_iter: int = 20_000, check_every: int = 10, compile="auto") -> RelaxResult:
     """Barzilai–Borwein projected descent until max|m×H| ≤ torque_tol·Ms per sample."""
+    require_static_exchange(system)
     B = m0.shape[0]
     tol = torque_tol * system.material.Ms
     out_m = m0.clone()
@@ -113,6 +133,7 @@ def relax_dynamics(system: LLSystem, m0: torch.Tensor, *, duration: float = 100e
                    check_interval: float = 1e-12, compile="auto") -> RelaxResult:
     """RK4 integration of Eq. 1 (use α = 1) for up to ``duration`` seconds, stopping early when
     every sample's torque is below ``torque_tol``·Ms (checked every ``check_interval``)."""
+    require_static_exchange(system)
     dt, n_sub = choose_time_step(system, check_interval, phase_per_step)
     tol = torque_tol * system.material.Ms
     m = m0

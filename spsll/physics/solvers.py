@@ -6,6 +6,8 @@ to one :class:`Solver` (docs/physics.md#readings):
 * ``psll``               W = m̂, the perfect chain.
 * ``spsll`` (default)    W = F(k) m̂ with F(k) = φ + √P_cont(k): the filter reading.
 * ``spsll_convolution``  W = √P ∗ m̂ literally, i.e. W = F{g·m} with g(x) = Σ_j √P_j e^{i k_j x}.
+* ``spsll_fitted``       W = F_fit(|k|) m̂ with F_fit = F0 Θ(k_cut − |k|) fitted to explicit mosaic
+                         ensembles in films (:mod:`spsll.physics.defects.fitted`, docs/fitted-filter.md).
 * ``rtn_ensemble``       explicit vacancies: every (σ, τ) is R chains multiplied by sampled RTN
                          masks; the measurements average over them (its own settings:
                          ``realisations``, ``seed``, ``chain_batch``).
@@ -28,6 +30,7 @@ import torch
 
 from spsll.physics.checks import require_nonnegative, require_positive
 from spsll.physics.defects import mosaic, rtn
+from spsll.physics.defects.fitted import FittedFilterParams
 from spsll.physics.defects.masks import vacancy_masks
 from spsll.physics.grid import Grid
 from spsll.physics.llg import LLSystem
@@ -57,6 +60,11 @@ class Solver:
                 where = f"only used by solver={owners[0]}" if owners else "not a solver setting"
                 raise ValueError(f"solver.{key} is {where}, not solver={self.name}")
         return {**self.option_defaults, **options}
+
+    def term_options(self, options: Mapping[str, Any]) -> dict:
+        """Keyword arguments of :meth:`exchange` and :meth:`dmi` taken from the solver's settings (the
+        fitted reading's coefficients); none for the others."""
+        return {}
 
     def exchange(self, material: Material, grid: Grid, sigma, tau, *, dtype, device) -> ExchangeTerm:
         """The exchange term of a batch of (σ, τ) in metres."""
@@ -148,6 +156,56 @@ class SPSLL(Solver):
         return sigma[:, None] / (sigma + tau)[:, None] + root
 
 
+class SPSLLFitted(Solver):
+    """The fitted film reading: κ(k) F(|k|) with F = F0 Θ(k_cut − |k|), F0 = 1 − c (1 − φ) and
+    k_cut = A (σ/nm)^p (τ/nm)^q (:mod:`spsll.physics.defects.fitted`). Its settings are the fitted
+    (c, A, p, q); the defaults are the fit of docs/fitted-filter.md. Films only: it was fitted to 2D
+    mosaic ensembles (a chain's explicit vacancies cut it, and bulk has no fit)."""
+
+    name = "spsll_fitted"
+    k_diagonal = True
+    # the fit written by `python -m spsll.studies.fitted_filter` (docs/fitted-filter/fitted-filter.json)
+    option_defaults = {"stiffness_slope": 0.1109, "k_cut_rad_per_nm": 1.862, "k_cut_sigma_exponent": 0.3775,
+                       "k_cut_tau_exponent": -0.0621}
+
+    def check_options(self, options):
+        out = super().check_options(options)
+        FittedFilterParams(**out)  # validates
+        return {key: float(v) for key, v in out.items()}
+
+    def term_options(self, options):
+        return {"options": dict(options)}
+
+    def params(self, options: Mapping[str, Any] | None = None) -> FittedFilterParams:
+        return FittedFilterParams(**self.check_options(options or {}))
+
+    def defect_filter(self, grid, sigma, tau, device, options=None) -> torch.Tensor:
+        """F(|k|) on the ``rfftn`` grid, (B, *rfft_shape), float64; exactly 1 where τ = 0."""
+        if grid.ndim != 2:
+            raise ValueError(f"solver {self.name} was fitted to films (2D mosaics); got a {grid.ndim}D grid "
+                             f"{grid.shape}: use spsll or an explicit ensemble there")
+        k2 = sum(kd**2 for kd in grid.rfft_wavevectors(device=device))
+        filt = self.params(options).filter(k2.sqrt(), sigma.to(device), tau.to(device))
+        filt[tau == 0] = 1.0
+        return filt
+
+    def exchange(self, material, grid, sigma, tau, *, dtype, device, options=None):
+        sigma, tau = _sigma_tau(self.name, sigma, tau, device)
+        kappa = exchange_kernel(material, grid, device=device)
+        filt = self.defect_filter(grid, sigma, tau, device, options)
+        return ExchangeTerm(self.name, (kappa[None] * filt)[:, None].to(dtype), None, grid.shape)
+
+    def dmi(self, material, grid, sigma, tau, *, dtype, device, options=None):
+        sigma, tau = _sigma_tau(self.name, sigma, tau, device)
+        filt = self.defect_filter(grid, sigma, tau, device, options)[:, None]
+        return DMITerm.of(material, grid, filt=filt, dtype=dtype, device=device)
+
+    def linear_filter(self, k, sigma, tau, grid, options=None):
+        """F(|k|) on the film's k_y = 0 line (box independent, so ``grid`` only names the lattice);
+        gradients flow through F0 (the step in k_cut has none)."""
+        return self.params(options).filter(k.abs(), sigma, tau)
+
+
 class SPSLLConvolution(Solver):
     """Eq. 4 literally: W = F{g·m}, g(x_n) = Σ_j √P_j e^{i k_j x_n} (real, even, spiked at cell 0).
     Not translation invariant, 5–10× stiffer; keep pulses and walls away from cell 0."""
@@ -221,7 +279,7 @@ class RTNEnsemble(Solver):
         return DMITerm.of(material, grid, dtype=dtype, device=device)
 
 
-SOLVERS: dict[str, Solver] = {s.name: s for s in (PSLL(), SPSLL(), SPSLLConvolution(), RTNEnsemble())}
+SOLVERS: dict[str, Solver] = {s.name: s for s in (PSLL(), SPSLL(), SPSLLFitted(), SPSLLConvolution(), RTNEnsemble())}
 SOLVER_NAMES = tuple(SOLVERS)
 
 
@@ -305,11 +363,12 @@ def build_system(cfg: SolverConfig, material: Material, grid: Grid | int, sigma=
     elif mask is not None:
         raise ValueError(f"a vacancy mask is only used by explicit-defect solvers, not {cfg.name}")
     else:
-        ex = solver.exchange(material, grid, sigma, tau, **kw)
+        ex = solver.exchange(material, grid, sigma, tau, **kw, **solver.term_options(cfg.options))
     if geometry is not None:
         ex = ex.restricted_to(geometry)
     terms = tuple(local_terms(material) if terms is None else terms)
-    return LLSystem(material, ex, alpha, terms + _film_terms(solver, material, grid, sigma, tau, terms, kw))
+    kw_terms = kw | solver.term_options(cfg.options)
+    return LLSystem(material, ex, alpha, terms + _film_terms(solver, material, grid, sigma, tau, terms, kw_terms))
 
 
 def _film_terms(solver: Solver, material: Material, grid: Grid, sigma, tau, given: tuple, kw: dict) -> tuple:
@@ -319,7 +378,7 @@ def _film_terms(solver: Solver, material: Material, grid: Grid, sigma, tau, give
     if material.D != 0 and not any(isinstance(t, DMITerm) for t in given):
         out.append(solver.dmi(material, grid, sigma, tau, **kw))
     if material.magnetostatics == "thin_film" and not any(isinstance(t, ThinFilmMagnetostatics) for t in given):
-        out.append(ThinFilmMagnetostatics.of(material, grid, **kw))
+        out.append(ThinFilmMagnetostatics.of(material, grid, dtype=kw["dtype"], device=kw["device"]))
     return tuple(out)
 
 

@@ -83,10 +83,12 @@ def test_film_study_end_to_end(tmp_path):
     d, w = raw["dispersion"], raw["walls"]
     assert d["box_nm"] == pytest.approx([64 * 0.339, 16 * 0.339]) and set(d["spsll"]) == {"8", "16"}
     assert len(d["F_eff"]) == 2 and len(d["F_eff"][0]) == 64 == len(d["k_rad_per_nm"])
-    # τ = 0: round-off (float32 records; the peaks are the same arithmetic)
-    assert d["spsll"]["16"]["mae_thz"][0] < 1e-9 and d["ideal"]["mae_thz"][0] < 1e-9
+    # τ = 0: round-off. The readings run as the film's k_y = 0 line (a 1D FFT along x), the ensemble as the
+    # whole film (a 2D FFT): the same sums in another order, in float32 records, move a refined peak by
+    # ~1e-7 THz (measured 3.6e-7 THz MAE); the ensemble's two halves are the same film, bit for bit
+    assert d["spsll"]["16"]["mae_thz"][0] < 1e-5 and d["ideal"]["mae_thz"][0] < 1e-5
     assert d["ensemble_noise_thz"][0] < 1e-9
-    assert all(v is None or abs(v - 1) < 1e-9 for v in d["F_eff"][0])
+    assert all(v is None or abs(v - 1) < 1e-5 for v in d["F_eff"][0])
     assert w["width_ensemble_nm"][0] == pytest.approx(w["width_ideal_nm"], abs=1e-9)
     assert w["spsll"]["16"]["err_nm"][0] == pytest.approx(0, abs=1e-9)
     assert w["crossing_spread_nm"][0] == pytest.approx(0, abs=1e-9)  # a straight wall: every row crosses alike

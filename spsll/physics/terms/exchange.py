@@ -98,12 +98,19 @@ class ExchangeTerm:
 def exchange_field(m: torch.Tensor, kernel: torch.Tensor, weight: torch.Tensor | None):
     """−F⁻¹{kernel · F{weight·m}} over the spatial axes (Eqs. 2, 4, 5); ``weight=None`` is g ≡ 1.
 
-    A chain takes the 1D ``rfft`` (the same arithmetic as ever); films and bulk ``rfftn``.
+    A chain takes the 1D ``rfft`` (the same arithmetic as ever); films and bulk ``rfftn``. A film's
+    k_y = 0 line (shape (N, 1), :func:`spsll.physics.solvers.line_system`) takes the 1D ``rfft`` along x
+    with the non-negative half of its kernel: every exchange kernel is even in k_x (a function of
+    cos k_x a and |k|), and ``irfftn`` over a length-1 axis is an order of magnitude slower.
     """
     src = m if weight is None else weight * m
     d = kernel.ndim - 2
     if d == 1:
         return -torch.fft.irfft(kernel * torch.fft.rfft(src, dim=-1), n=m.shape[-1], dim=-1)
+    if d == 2 and m.shape[-1] == 1 and kernel.shape[-1] == 1:
+        n = m.shape[-2]
+        half = kernel[..., : n // 2 + 1, 0]
+        return -torch.fft.irfft(half * torch.fft.rfft(src[..., 0], dim=-1), n=n, dim=-1)[..., None]
     dims = tuple(range(-d, 0))
     return -torch.fft.irfftn(kernel * torch.fft.rfftn(src, dim=dims), s=m.shape[-d:], dim=dims)
 

@@ -4,7 +4,9 @@ Per run: the validation metrics of the kept checkpoint (the epoch with the small
 a baseline logs them once), and every ``test*`` metric ``evaluate.py`` logged (the test split, the
 noisy rows ``test/noise<level>_...``, the other models' data ``test_<solver>/...``). Per entry: the
 mean, standard deviation and count of each metric over its seeds (a metric missing from one seed is
-reported from those that have it, with its count).
+reported from those that have it, with its count). Per entry also its data kind and what the report
+states with film results: the file's box, solver, ranges and split, and for each other model's data how
+many test points were re-simulated, with how many realisations (:func:`dataset_info`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import csv
 import math
 from pathlib import Path
 
+import h5py
 import numpy as np
+import yaml
 
 from spsll.studies.results.plan import Entry, Plan, seeds_of
 
@@ -58,10 +62,11 @@ def aggregate(values: list[float]) -> dict:
 
 
 def collect(plan: Plan) -> dict:
-    """{entry id: {label, task, report, seeds, runs: [{seed, run_id}], metrics: {key: aggregate}}}."""
+    """{entry id: {label, task, report, seeds, runs: [{seed, run_id}], metrics: {key: aggregate}, data,
+    dataset}} for every entry of the config (those ``only`` left out keep what earlier invocations made)."""
     client = _client(plan.uri)
     out = {}
-    for e in plan.entries:
+    for e in plan.all_entries:
         runs, per_seed = [], []
         for s in seeds_of(e, plan.seeds):
             if not plan.marker(f"train/{e.id}/seed{s}").exists():
@@ -71,7 +76,44 @@ def collect(plan: Plan) -> dict:
             per_seed.append(run_metrics(client, run_id))
         keys = sorted({k for m in per_seed for k in m})
         out[e.id] = {"label": e.label, "task": e.task, "report": e.report, "seeded": e.seeded, "runs": runs,
-                     "metrics": {k: aggregate([m.get(k) for m in per_seed]) for k in keys}}
+                     "metrics": {k: aggregate([m.get(k) for m in per_seed]) for k in keys},
+                     "data": e.data, "dataset": dataset_info(plan, e.data)}
+    return out
+
+
+def dataset_info(plan: Plan, key: str) -> dict:
+    """What a report states with a result on the data of kind ``key``: config group, solver, film rows
+    and, from the file once it exists, box, ranges, sample and split counts; per other model's data,
+    the test points it re-simulated (of how many, capped by ``max_samples``) and its realisations."""
+    dk = plan.kinds[key]
+    info = {"group": dk.group, "path": dk.path, "solver": dk.solver or "spsll", "kind": dk.kind, "n_rows": dk.n_rows}
+    info.update(_file_info(dk.path))
+    cross = plan.cross.get(key)
+    if cross is not None:
+        info["cross"] = {}
+        for solver in cross.solvers:
+            c = {"shared_with": cross.shared_with, "max_samples": cross.max_samples,
+                 "path": plan.cross_path(key, solver).as_posix(), **_file_info(plan.cross_path(key, solver))}
+            info["cross"][solver] = c
+    return info
+
+
+def _file_info(path) -> dict:
+    """From a dataset file's attributes: {} when it is not there (yet)."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    with h5py.File(path, "r") as f:
+        request = yaml.safe_load(f.attrs["request"])
+        split = f["split"][:]
+        out = {"solver": str(f.attrs["solver"]), "n_samples": int(len(split)),
+               "n_train": int((split == 0).sum()), "n_val": int((split == 1).sum()), "n_test": int((split == 2).sum()),
+               "sigma_nm": [float(v) for v in request["dataset"]["sigma_nm"]],
+               "tau_nm": [float(v) for v in request["dataset"]["tau_nm"]],
+               "n_cells": int(request["dataset"]["measurement"]["n_cells"]),
+               "realisations": request["solver"].get("realisations")}
+        if "box_cells" in f.attrs:
+            out.update(box_cells=[int(v) for v in f.attrs["box_cells"]], box_nm=[float(v) for v in f.attrs["box_nm"]])
     return out
 
 

@@ -1,12 +1,15 @@
 """The test points of a dataset file re-simulated under another solver (the cross-model rows).
 
     python -m spsll.studies.results.cross_data kind=dispersion solver=rtn_ensemble \
-        source=data/dispersion.h5 out=data/dispersion_rtn_ensemble_test.h5
+        source=data/dispersion.h5 out=data/dispersion_rtn_ensemble_test.h5 \
+        [max_samples=40] [solver.realisations=3]
 
 Takes the source file's own generation request (material, measurement, dtype, ranges), replaces the
-solver by ``conf/solver/<solver>.yaml`` and the sampling by the source's test points in file order
-(split: all test), and generates through the same ``generate`` as ``generate.py`` (resumable,
-locked, with provenance). The ranges stay the source's, so "outside the training range" means the same.
+solver by ``conf/solver/<solver>.yaml`` (with any ``solver.<key>=<value>`` settings on top) and the
+sampling by the source's test points in file order (split: all test), and generates through the same
+``generate`` as ``generate.py`` (resumable, locked, with provenance). ``max_samples``: only the first n
+test points, where a solver is too costly for all of them (explicit-vacancy films). The ranges stay
+the source's, so "outside the training range" means the same.
 """
 
 from __future__ import annotations
@@ -24,16 +27,25 @@ from spsll.studies.common import CONF
 from spsll.studies.results.plan import test_points
 
 
-def cross_request(source: str | Path, solver: str, out: str | Path):
+def cross_request(source: str | Path, solver: str, out: str | Path, *, max_samples: int | None = None,
+                  solver_settings: dict | None = None):
     with h5py.File(source, "r") as f:
         request = yaml.safe_load(f.attrs["request"])
     solver_file = CONF / "solver" / f"{solver}.yaml"
     if not solver_file.exists():
         raise ValueError(f"unknown solver {solver!r}: no {solver_file}")
+    if max_samples is not None and (isinstance(max_samples, bool) or not isinstance(max_samples, int)
+                                    or max_samples < 1):
+        raise ValueError(f"max_samples must be null or an integer >= 1, got {max_samples!r}")
     points = test_points(source)
     if len(points) == 0:
         raise ValueError(f"{source} has no test split to re-simulate")
-    request["solver"] = yaml.safe_load(solver_file.read_text())
+    points = points[:max_samples]
+    solver_cfg = yaml.safe_load(solver_file.read_text())
+    unknown = set(solver_settings or {}) - set(solver_cfg)
+    if unknown:
+        raise ValueError(f"solver {solver!r} has no settings {sorted(unknown)}; its keys: {sorted(solver_cfg)}")
+    request["solver"] = {**solver_cfg, **(solver_settings or {})}
     request["dataset"].update(path=str(out), sampling="explicit", points=points.tolist(), n_samples=len(points),
                               split=[0.0, 0.0, 1.0])
     cfg = OmegaConf.create(request)
@@ -42,10 +54,17 @@ def cross_request(source: str | Path, solver: str, out: str | Path):
 
 def main(argv: list[str]) -> Path:
     args = dict(a.split("=", 1) for a in argv)
+    settings = {k.removeprefix("solver."): yaml.safe_load(v) for k, v in args.items() if k.startswith("solver.")}
+    args = {k: v for k, v in args.items() if not k.startswith("solver.")}
     missing = {"kind", "solver", "source", "out"} - set(args)
     if missing:
         raise SystemExit(__doc__ + f"\nmissing: {sorted(missing)}")
-    req, resolved = cross_request(args["source"], args["solver"], args["out"])
+    unknown = set(args) - {"kind", "solver", "source", "out", "max_samples"}
+    if unknown:
+        raise SystemExit(__doc__ + f"\nunknown arguments: {sorted(unknown)}")
+    cap = yaml.safe_load(args.get("max_samples", "null"))
+    req, resolved = cross_request(args["source"], args["solver"], args["out"], max_samples=cap,
+                                  solver_settings=settings)
     if req.dataset.kind != args["kind"]:
         raise SystemExit(f"{args['source']} is a {req.dataset.kind} dataset, not {args['kind']}")
     path = generate(req, resolved_yaml=resolved, progress=False)

@@ -1,5 +1,6 @@
-"""RESULTS.md from results.json: the targets, one table per task, the noisy and cross-model rows and
-the run ids (the prose is ``spsll/studies/templates/results.md``)."""
+"""RESULTS.md from results.json: the targets, one table per task, the noisy and cross-model rows, the
+films (:mod:`.films`) and the run ids (the prose is ``spsll/studies/templates/results.md``). The chain
+tables hold the chain entries only; film entries have their own section."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import re
 from pathlib import Path
 
 from spsll.studies.rendering import fill, template_sections
+from spsll.studies.results.tables import CROSS_KEY, INVERSE_Q, NOISE_KEY, fmt, is_film
 
-INVERSE_Q = (("sigma_nm", "σ (nm)"), ("tau_nm", "τ (nm)"), ("phi", "φ"), ("T_nm", "T (nm)"))
 #: the networks against the ridge under the same conditions: (network, ridge, metric prefix, what)
 COMPARISONS = (
     ("inverse_cnn_noiseless", "ridge_inverse_dispersion", "test/", "dispersions, noiseless (both fitted noiseless)"),
@@ -18,14 +19,6 @@ COMPARISONS = (
     ("width_regressor", "ridge_inverse_domain_wall_noise", "test/noise0p01mz_",
      "walls with 0.01 m_z noise (both fitted for it)"),
 )
-
-
-def fmt(a: dict | None, digits: int = 3) -> str:
-    """``mean ± std`` (std only with more than one value), ``–`` when missing."""
-    if not a or a.get("mean") is None:
-        return "–"
-    m = f"{a['mean']:.{digits}g}"
-    return m if a["n"] < 2 else f"{m} ± {a['std']:.2g}"
 
 
 def _m(results: dict, eid: str, key: str) -> dict | None:
@@ -46,7 +39,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _entries(results: dict, task: str) -> list[str]:
-    return [eid for eid, e in results.items() if e["task"] == task]
+    return [eid for eid, e in results.items() if e["task"] == task and not is_film(e)]
 
 
 def _mark(ok: bool | None) -> str:
@@ -111,13 +104,10 @@ def inverse_table(results: dict, task: str) -> str:
     return _table(header + ["seeds"], rows)
 
 
-NOISE_KEY = re.compile(r"^test/(noise[0-9p]+(?:ghz|mz))_mae_phi$")
-
-
 def noise_table(results: dict) -> str:
     rows = []
     for eid, e in results.items():
-        if e["task"] == "forward":
+        if e["task"] == "forward" or is_film(e):
             continue
         labels = sorted({m.group(1) for k in e["metrics"] if (m := NOISE_KEY.match(k))},
                         key=lambda s: float(re.sub(r"[a-z]", "", s.replace("p", ".")) or 0))
@@ -133,13 +123,12 @@ def noise_table(results: dict) -> str:
                    "refined φ coverage", "flagged"], rows)
 
 
-CROSS_KEY = re.compile(r"^(test_[a-z_]+)/mae_phi$")
-
-
 def cross_table(results: dict) -> str:
     rows = []
     for eid, e in results.items():
-        for prefix in sorted({m.group(1) for k in e["metrics"] if (m := CROSS_KEY.match(k))}):
+        if is_film(e):
+            continue
+        for prefix in sorted({f"test_{m.group(1)}" for k in e["metrics"] if (m := CROSS_KEY.match(k))}):
             net = " / ".join(fmt(_m(results, eid, f"{prefix}/mae_{q}")) for q, _ in INVERSE_Q)
             ref = " / ".join(fmt(_m(results, eid, f"{prefix}/refined_mae_{q}")) for q, _ in INVERSE_Q)
             rows.append([e["label"], prefix.removeprefix("test_"), net, ref,
@@ -168,10 +157,23 @@ def time_statement(meta: dict) -> str:
     return text
 
 
+def provenance(meta: dict) -> str:
+    """git commit and date of the numbers; those an earlier invocation made, when some are reused."""
+    text = f"git {meta['commit']}, {meta['date']}"
+    if meta.get("earlier"):
+        text += (f"; numbers of entries an earlier invocation finished: git {meta['earlier']['commit']}, "
+                 f"{meta['earlier']['date']}")
+    return text
+
+
 def render(data: dict, out: str | Path) -> Path:
+    from spsll.studies.results.films import films_section
+
     results, meta = data["results"], data["meta"]
+    films = films_section(results)
     text = fill(template_sections("results.md")["report"], {
-        "meta": meta, "time": time_statement(meta), "targets_table": targets_table(results),
+        "meta": meta, "provenance": provenance(meta), "time": time_statement(meta),
+        "films_section": f"\n{films}\n" if films else "", "targets_table": targets_table(results),
         "forward_table": forward_table(results),
         "inverse_dispersion_table": inverse_table(results, "inverse_dispersion"),
         "inverse_domain_wall_table": inverse_table(results, "inverse_domain_wall"),

@@ -56,7 +56,8 @@ def run_study(cfg: DictConfig, command: str | None = None, echo=print) -> Path:
     results = collect(plan)
     elapsed = ledger.update()
     job_seconds = sum(_marker_seconds(j.marker) for j in jobs_list)
-    meta = {"command": command or command_line(MODULE), "seconds": elapsed, "minutes": elapsed / 60,
+    # `only` changes what runs now, not what the numbers are: the plain command reproduces every one of them
+    meta = {"command": command or command_line(MODULE, drop=("only",)), "seconds": elapsed, "minutes": elapsed / 60,
             "machine": _machine(), "torch": torch.__version__, "commit": git_commit()[:12],
             "date": _dt.date.today().isoformat(), "tracking_uri": _portable(uri), "json": json_path.as_posix(),
             "seeds": ", ".join(str(s) for s in plan.seeds), "n_seeds": len(plan.seeds),
@@ -65,6 +66,11 @@ def run_study(cfg: DictConfig, command: str | None = None, echo=print) -> Path:
             "time_note": cfg.get("time_note")}
     if not seconds and previous.get("config") == digest:  # nothing ran now: the numbers are the earlier code's
         meta.update(commit=previous.get("commit", meta["commit"]), date=previous.get("date", meta["date"]))
+        if "earlier" in previous:
+            meta["earlier"] = previous["earlier"]
+    elif seconds and previous.get("commit") and _reused(results, seconds):
+        # some numbers are from trainings an earlier invocation (its code) finished: say which code made those
+        meta["earlier"] = previous.get("earlier") or {"commit": previous["commit"], "date": previous.get("date")}
     write_json(json_path, {"meta": meta, "results": results})
     write_csv(results, json_path.with_suffix(".csv"))
     path = render({"meta": meta, "results": results}, cfg.out)
@@ -100,6 +106,12 @@ class _WallLedger:
             echo(msg)
             self.update()
         return echo_and_save
+
+
+def _reused(results: dict, seconds: dict) -> list[str]:
+    """Entries with a run whose training did not run in this invocation."""
+    return [eid for eid, r in results.items()
+            if any(f"train/{eid}/seed{run['seed']}" not in seconds for run in r["runs"])]
 
 
 def _portable(uri: str) -> str:

@@ -413,25 +413,39 @@ def _line_term(term):
 
 def line_system(cfg: SolverConfig, material: Material, film: Grid, sigma=None, tau=None, *,
                 alpha: float) -> LineSystem | None:
-    """The film (Nx, Ny) reduced exactly to its k_y = 0 line (Nx, 1), or None where no reduction holds.
+    """The film (Nx, Ny) reduced exactly to its k_y = 0 line (Nx, 1), or the bulk box (Nx, Ny, Nz) to its
+    k_y = k_z = 0 line (the same (Nx, 1) shape); None where no reduction holds.
 
     For a k-diagonal reading (``psll``, ``spsll``) every non-local operator is a multiplier K(k_x, k_y)
     on the ``rfftn`` grid and the local terms act cell by cell, so a state uniform along y (only
     k_y = 0 occupied) stays uniform, and its field is F⁻¹{K(k_x, 0) m̂(k_x)} on every row. The line
     system holds the film's multipliers at k_y = 0 (so ``spsll`` keeps the filter of the (Nx, Ny) box,
     P_j = S_2(k_j) Δk_x Δk_y, not that of an (Nx, 1) grid) and the film's stiffness bound
-    (:class:`LineSystem`). ``spsll_convolution`` (g·m in real space) and explicit defects (masks are
-    not uniform along y) have no reduction: None. States on the line are (B, 3, Nx, 1).
+    (:class:`LineSystem`). In bulk the same holds for states uniform in y and z: the line carries the
+    box's multipliers at k_y = k_z = 0 (``spsll``: P_j = S_3(k_j) Δk_x Δk_y Δk_z) and the box's bound
+    (its 3D Laplacian's, ≈ 3/2 of a film's); it is stored as a film's line (Nx, 1), whose exchange takes
+    a 1D FFT. ``spsll_convolution`` (g·m in real space) and explicit defects (masks are not uniform
+    along y) have no reduction: None. States on the line are (B, 3, Nx, 1).
     """
-    if film.ndim != 2 or not cfg.solver.k_diagonal or cfg.solver.explicit_defects:
+    if film.ndim not in (2, 3) or not cfg.solver.k_diagonal or cfg.solver.explicit_defects:
         return None
     full = build_system(cfg, material, film, sigma, tau, alpha=alpha)
     ex = full.exchange
     if ex.weight is not None or ex.mask is not None:
         return None
     line = Grid((film.shape[0], 1), film.a)
-    exchange = ExchangeTerm(ex.name, ex.kernel[..., :1].contiguous(), None, line.shape)
-    extra = [_line_term(t) for t in full.extra]
+    extra = list(full.extra)
+    kernel = ex.kernel
+    if film.ndim == 3:  # the box's k_z = 0 plane (rfftn index 0 of the last axis) as a film's multipliers
+        kernel = kernel[..., 0]
+        for i, t in enumerate(extra):
+            if not isinstance(t, DMITerm) or t.weight is not None:
+                return None  # bulk holds no thin-film magnetostatics; nothing else is k-diagonal here
+            filt = None if t.filt is None else t.filt[..., 0]
+            extra[i] = DMITerm(t.prefactor, [s[..., 0] for s in t.symbols], film.shape[:2], t.mu0_ms, t.cell_size,
+                               filt)
+    exchange = ExchangeTerm(ex.name, kernel[..., :1].contiguous(), None, line.shape)
+    extra = [_line_term(t) for t in extra]
     if any(t is None for t in extra):
         return None
     local = tuple(t for t in full.terms if t not in full.extra)

@@ -17,6 +17,14 @@ neighbours it overlaps), and the *power* spectra are averaged before the peak pi
 P(k, f) = (1/R) Σ_r |S_r(k, f)|²; the peaks are taken on √P (the same arg-max as P, and the
 log-quadratic vertex of ½ log P is that of log P), and the stored spectrum is √P. Averaging peaks
 per realisation instead would mix in the near-empty spectra of chains whose pulse sits in a vacancy.
+
+Films and bulk (docs/physics.md#films): ``n_rows = M`` makes the sample a film of
+N × M cells and ``n_layers = L`` (with M > 1) a bulk box of N × M × L cells. The chain's pulse is
+copied to every row (y) and layer (z), a line or plane excitation that drives only k_y = k_z = 0,
+and the power spectra of the M (film) or M·L (bulk) rows along x are averaged before the peak pick,
+exactly as the realisations of an ensemble are. Under the k-diagonal readings the sample is reduced
+exactly to its k_y (= k_z) = 0 line (:func:`~spsll.physics.solvers.line_system`); explicit ensembles
+run the whole box.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from spsll.physics.material import Material
 from spsll.physics.solvers import SolverConfig, build_system, line_system
 
 _MEMORY_BUDGET = 256 * 2**20  # bytes of the largest work array of one ensemble chain batch
+_BULK_ROW_CHUNK = 256  # rows of a bulk record Fourier transformed at once (~2 MB of float64 work per row at N = 64)
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class DispersionSettings:
     window: str = "hann"  # "hann" or "none"
     keep_spectrum_below: float | None = None  # Hz: keep |FFT| for f < this (cropped 2D image)
     n_rows: int = 1  # > 1: a film of n_cells × n_rows, a line excitation along y, power averaged over rows
+    n_layers: int = 1  # > 1 (with n_rows > 1): bulk n_cells × n_rows × n_layers, a plane excitation, all rows
 
     def __post_init__(self):
         if not (0 < self.pulse_amplitude <= 0.1):
@@ -58,10 +68,23 @@ class DispersionSettings:
             raise ValueError("need 0 < sample_interval < duration")
         if isinstance(self.n_rows, bool) or not isinstance(self.n_rows, int) or self.n_rows < 1:
             raise ValueError(f"dispersion n_rows must be an integer >= 1 (1: a chain), got {self.n_rows!r}")
+        if isinstance(self.n_layers, bool) or not isinstance(self.n_layers, int) or self.n_layers < 1:
+            raise ValueError(f"dispersion n_layers must be an integer >= 1 (1: a chain or a film), got "
+                             f"{self.n_layers!r}")
+        if self.n_layers > 1 and self.n_rows < 2:
+            raise ValueError(f"dispersion n_layers = {self.n_layers} needs n_rows >= 2 (a bulk box N x M x L), got "
+                             f"n_rows = {self.n_rows}")
 
     def grid(self, a: float) -> Grid:
-        """The chain (N,), or the film (N, n_rows), of cells of size ``a``."""
+        """The chain (N,), the film (N, n_rows) or the bulk box (N, n_rows, n_layers) of cells of size ``a``."""
+        if self.n_layers > 1:
+            return Grid((self.n_cells, self.n_rows, self.n_layers), a)
         return Grid(self.n_cells if self.n_rows == 1 else (self.n_cells, self.n_rows), a)
+
+    @property
+    def n_lines(self) -> int:
+        """Rows along x whose power spectra are averaged: 1 (chain), M (film), M·L (bulk)."""
+        return self.n_rows * self.n_layers
 
     @property
     def n_samples(self) -> int:
@@ -95,11 +118,14 @@ class DispersionResult:
 def initial_pulse(settings: DispersionSettings, batch: int, *, dtype=torch.float64,
                   device=None) -> torch.Tensor:
     """Gaussian m_x pulse at cell N/2 on the uniform m = ẑ state: (B, 3, N), or in a film the same
-    line along y (B, 3, N, n_rows): a line excitation, which drives only k_y = 0."""
+    line along y (B, 3, N, n_rows): a line excitation, which drives only k_y = 0; in bulk the same in
+    every row and layer (B, 3, N, n_rows, n_layers): a plane excitation, which drives only k_y = k_z = 0."""
     N = settings.n_cells
     j = torch.arange(N, dtype=torch.float64, device=device)
     mx = settings.pulse_amplitude * torch.exp(-0.5 * ((j - N // 2) / settings.pulse_width_cells) ** 2)
     m = torch.stack([mx, torch.zeros_like(mx), torch.sqrt(1 - mx * mx)]).to(dtype)
+    if settings.n_layers > 1:
+        return m[None, :, :, None, None].expand(batch, 3, N, settings.n_rows, settings.n_layers).contiguous()
     if settings.n_rows > 1:
         return m[None, :, :, None].expand(batch, 3, N, settings.n_rows).contiguous()
     return m.unsqueeze(0).expand(batch, 3, N).contiguous()
@@ -127,6 +153,28 @@ def row_power(record: torch.Tensor, window: str = "hann") -> torch.Tensor:
 def row_averaged_spectrum(record: torch.Tensor, window: str = "hann") -> torch.Tensor:
     """√(:func:`row_power`): the RMS amplitude over the rows of a film, (B, T//2+1, N)."""
     return row_power(record, window).sqrt()
+
+
+def bulk_row_power(record: torch.Tensor, window: str = "hann", chunk: int = _BULK_ROW_CHUNK) -> torch.Tensor:
+    """Mean over the M·L rows of |FFT_x FFT_t|² of bulk records (B, T, N, M, L) (float32 or float64)
+    → (B, T//2+1, N), float64: each row (y, z) is a chain's record along x. The rows are transformed
+    in float64 about ``chunk`` chains (B × rows) at a time, so the work stays bounded however large the box."""
+    B, T, N = record.shape[:3]
+    rows = record.flatten(3)  # (B, T, N, M·L), a view
+    n = rows.shape[-1]
+    step = max(1, chunk // B)
+    power = torch.zeros(B, T // 2 + 1, N, dtype=torch.float64, device=record.device)
+    for r0 in range(0, n, step):
+        part = rows[..., r0 : r0 + step].to(torch.float64)
+        c = part.shape[-1]
+        spec = spectrum_2d(part.permute(0, 3, 1, 2).reshape(B * c, T, N), window)
+        power += (spec * spec).reshape(B, c, -1, N).sum(dim=1)
+    return power / n
+
+
+def _lines_spectrum(record: torch.Tensor, window: str) -> torch.Tensor:
+    """√ of the power averaged over the rows: a film's (B, T, N, M) or a bulk box's (B, T, N, M, L)."""
+    return row_averaged_spectrum(record, window) if record.ndim == 4 else bulk_row_power(record, window).sqrt()
 
 
 def pick_peaks(spec: torch.Tensor, df: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -178,7 +226,8 @@ def simulate_dispersions(material: Material, sigma, tau, *, solver: SolverConfig
 
     A film under a k-diagonal reading (``psll``, ``spsll``) runs as its exact k_y = 0 line
     (:func:`~spsll.physics.solvers.line_system`, docs/physics.md#film-walls): the line excitation is
-    uniform along y and stays so. ``line_reduction=False`` runs the whole film (to test the reduction).
+    uniform along y and stays so; a bulk box likewise as its k_y = k_z = 0 line (the plane excitation
+    is uniform in y and z). ``line_reduction=False`` runs the whole film or box (to test the reduction).
     """
     solver = solver or SolverConfig()
     settings = settings or DispersionSettings()
@@ -191,8 +240,8 @@ def simulate_dispersions(material: Material, sigma, tau, *, solver: SolverConfig
     m0 = initial_pulse(settings, B, dtype=solver.torch_dtype, device=dev)
     grid = settings.grid(material.a)
     system = line_system(solver, material, grid, sigma, tau, alpha=settings.alpha) if line_reduction else None
-    if system is not None:
-        m0 = m0[..., :1].contiguous()  # every row holds the same line: one row is the film (power mean of equal rows)
+    if system is not None:  # every row holds the same line: one row is the film or box (power mean of equal rows)
+        m0 = (m0[..., :1, 0] if grid.ndim == 3 else m0[..., :1]).contiguous()
     else:
         system = build_system(solver, material, grid, sigma, tau, alpha=settings.alpha)
     record = record_transverse(system, m0, settings, solver)
@@ -200,9 +249,10 @@ def simulate_dispersions(material: Material, sigma, tau, *, solver: SolverConfig
     freq = torch.empty(B, N, dtype=torch.float64, device=dev)
     refined = torch.empty_like(freq)
     n_keep, spectra = _spectrum_store(settings, B, dev)
-    spectrum = spectrum_2d if settings.n_rows == 1 else row_averaged_spectrum
+    spectrum = spectrum_2d if settings.n_rows == 1 else _lines_spectrum
     for lo in range(0, B, fft_batch):  # bounded memory: the 2D FFT in small sub-batches
-        spec = spectrum(record[lo : lo + fft_batch].to(torch.float64), settings.window)
+        part = record[lo : lo + fft_batch]  # a box's rows are cast to float64 chunk by chunk (bulk_row_power)
+        spec = spectrum(part if part.ndim == 5 else part.to(torch.float64), settings.window)
         freq[lo : lo + fft_batch], refined[lo : lo + fft_batch] = pick_peaks(spec, df)
         if spectra is not None:
             spectra[lo : lo + fft_batch] = spec[:, :n_keep].to(torch.float32)
@@ -240,10 +290,10 @@ def ensemble_power_groups(material: Material, sigma, tau, solver: SolverConfig, 
     s, t = rtn.batch_params(sigma, tau)
     N, T, R = settings.n_cells, settings.n_samples, solver.options["realisations"]
     dev, dtype = solver.torch_device, solver.torch_dtype
-    cb = solver.options["chain_batch"] or max(1, _MEMORY_BUDGET // (T * N * settings.n_rows * 4))  # the record
+    cb = solver.options["chain_batch"] or max(1, _MEMORY_BUDGET // (T * N * settings.n_lines * 4))  # the record
     G = max(1, cb // R)
     grid = settings.grid(material.a)
-    shape = N if grid.ndim == 1 else grid.shape  # chains: RTN masks; films: mosaic masks
+    shape = N if grid.ndim == 1 else grid.shape  # chains: RTN masks; films and bulk: mosaic masks
     for lo in range(0, s.shape[0], G):
         hi = min(s.shape[0], lo + G)
         masks = impl.masks(solver, material, shape, s[lo:hi], t[lo:hi])
@@ -255,6 +305,10 @@ def ensemble_power_groups(material: Material, sigma, tau, solver: SolverConfig, 
             record = record_transverse(system, m0, settings, solver)
             owner = torch.arange(c0, c0 + mk.shape[0], device=dev) // R
             for f0 in range(0, mk.shape[0], fft_batch):
+                if grid.ndim == 3:  # a box's record is large: its rows are transformed in float64 chunks
+                    power.index_add_(0, owner[f0 : f0 + fft_batch],
+                                     bulk_row_power(record[f0 : f0 + fft_batch], settings.window))
+                    continue
                 part = record[f0 : f0 + fft_batch].to(torch.float64)
                 if grid.ndim == 1:
                     spec = spectrum_2d(part, settings.window)

@@ -44,6 +44,15 @@ film walls (row-averaged widths, per-row spread, pinned fraction). Config:
 ``conf/studies/validation_2d.yaml``; modules :mod:`.film_config`, :mod:`.film_compute`,
 :mod:`.film_walls`, :mod:`.film`, :mod:`.film_figures`, :mod:`.film_conclusion`, :mod:`.film_report`
 (``spsll/studies/templates/validation_2d.md``).
+
+**Bulk** (``dim: 3``)::
+
+    python -m spsll.studies.validation --config-name studies/validation_3d threads=1   # docs/validation-3d.md
+
+A few points of the same comparison in a cubic box (a plane excitation, the power of all rows averaged):
+``spsll`` (its exact k_y = k_z = 0 line) against explicit 3D mosaic ensembles. Config:
+``conf/studies/validation_3d.yaml``; modules :mod:`.bulk`, :mod:`.bulk_report`
+(``spsll/studies/templates/validation_3d.md``).
 """
 
 from spsll.studies.validation.compute import run_validation

@@ -20,6 +20,10 @@ FILM_CONFIG = "studies/validation_2d"  # --config-name of the film study (conf/s
 def run_study(cfg: DictConfig, command: str | None = None) -> Path:
     """Compute (or, with ``render_from``, re-render a ``save_raw`` file) and write the report."""
     out = Path(cfg.out)
+    if cfg.get("dim", 1) == 3:
+        from spsll.studies.validation.bulk import run_bulk_study
+
+        return run_bulk_study(cfg, out, command)
     if cfg.get("dim", 1) == 2:
         return run_film_study(cfg, out, command)
     if cfg.get("render_from"):

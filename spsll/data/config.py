@@ -14,10 +14,12 @@ from typing import Any
 
 from omegaconf import MISSING, OmegaConf
 
+from spsll.data.hysteresis import DefectSettings, HysteresisMeasurement
+from spsll.data.microstructures import MicrostructureMeasurement
 from spsll.physics.measure.dispersion import DispersionSettings
 from spsll.physics.measure.domain_wall import WallSettings
 
-KINDS = ("dispersion", "domain_wall")
+KINDS = ("dispersion", "domain_wall", "hysteresis", "microstructures")
 SAMPLINGS = ("uniform", "lhs", "sobol", "explicit")
 
 
@@ -84,7 +86,7 @@ class WallMeasurement:
 
 @dataclass
 class DatasetConfig:
-    kind: str = MISSING  # dispersion | domain_wall
+    kind: str = MISSING  # dispersion | domain_wall | hysteresis | microstructures
     path: str = MISSING
     n_samples: int = 1000
     sampling: str = "uniform"
@@ -95,7 +97,8 @@ class DatasetConfig:
     chunk_size: int = 250
     dtype: Any = None  # overrides solver.dtype for this dataset (null: the solver's)
     shard: ShardConfig = field(default_factory=ShardConfig)
-    measurement: Any = None  # DispersionMeasurement or WallMeasurement, chosen by kind
+    measurement: Any = None  # DispersionMeasurement, WallMeasurement, HysteresisMeasurement, ..., chosen by kind
+    defects: Any = None  # hysteresis only: DefectSettings (soft or vacancy, kappa)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -124,7 +127,10 @@ class DatasetConfig:
         if self.shard.count > self.n_chunks:
             raise ValueError(f"dataset.shard.count = {self.shard.count} exceeds the {self.n_chunks} chunks of "
                              "the dataset: lower it or dataset.chunk_size")
-        schema = DispersionMeasurement if self.kind == "dispersion" else WallMeasurement
+        if self.kind in ("hysteresis", "microstructures") and self.dtype is not None:
+            raise ValueError(f"dataset.dtype must be null for kind {self.kind}: it computes in float64")
+        self._defects()
+        schema = MEASUREMENTS[self.kind]
         meas = self.measurement if self.measurement is not None else {}
         if not isinstance(meas, schema):
             meas = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), meas))
@@ -135,12 +141,31 @@ class DatasetConfig:
     def n_chunks(self) -> int:
         return math.ceil(self.n_samples / self.chunk_size)
 
+    def _defects(self):
+        """``defects`` belongs to the hysteresis kind only (the other kinds' requests never hold it)."""
+        if self.kind != "hysteresis":
+            if self.defects not in (None, {}):
+                raise ValueError(f"dataset.defects is only used with dataset.kind=hysteresis, not {self.kind}")
+            self.defects = None
+        elif not isinstance(self.defects, DefectSettings):
+            given = dict(self.defects or {})
+            unknown = sorted(set(given) - {"kind", "kappa"})
+            if unknown:
+                raise ValueError(f"dataset.defects has unknown key(s) {unknown}; known: ['kind', 'kappa']")
+            self.defects = DefectSettings(**given)
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["measurement"] = asdict(self.measurement)
-        if d["measurement"]["n_rows"] == 1:  # a chain: its request reads as before films existed
+        if d["measurement"].get("n_rows") == 1:  # a chain: its request reads as before films existed
             del d["measurement"]["n_rows"]
+        if d["defects"] is None:  # the kinds without defects settings: their request reads as before
+            del d["defects"]
         return d
+
+
+MEASUREMENTS = {"dispersion": DispersionMeasurement, "domain_wall": WallMeasurement,
+                "hysteresis": HysteresisMeasurement, "microstructures": MicrostructureMeasurement}
 
 
 def _rows(n) -> int:
@@ -188,9 +213,11 @@ def dataset_config(cfg) -> DatasetConfig:
     meas = node.get("measurement") if hasattr(node, "get") else None
     node = {k: v for k, v in (node.items() if hasattr(node, "items") else [])}
     node.pop("measurement", None)
+    defects = node.pop("defects", None)
     merged = OmegaConf.merge(base, node)
     obj = OmegaConf.to_object(merged)
     obj.measurement = None if meas is None else OmegaConf.to_container(OmegaConf.create(meas)) \
         if not isinstance(meas, dict) else meas
+    obj.defects = OmegaConf.to_container(OmegaConf.create(defects)) if defects is not None else None
     obj.__post_init__()
     return obj

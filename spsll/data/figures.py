@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from spsll.data.hdf5 import MASK_KINDS
+from spsll.data.mask_figures import mask_figures
 from spsll.data.reader import load
 from spsll.figures import physics as plots
 from spsll.physics.material import Material
@@ -19,6 +21,8 @@ def dataset_figures(path, material: Material, n_examples: int = 4) -> list[Path]
     kind = data["attrs"]["kind"]
     idx = np.linspace(0, len(data["sigma_nm"]) - 1, min(n_examples, len(data["sigma_nm"]))).astype(int)
     label = [f"σ={data['sigma_nm'][i]:.1f} nm, τ={data['tau_nm'][i]:.1f} nm" for i in idx]
+    if kind in MASK_KINDS:
+        return mask_figures(data, out_dir, n_examples)
     written = []
     if kind == "dispersion":
         import torch

@@ -28,6 +28,7 @@ from spsll.data.config import DatasetConfig
 from spsll.data.hdf5 import (
     AXES,
     FILM_FIELDS,
+    MASK_KINDS,
     SAMPLE_FIELDS,
     DatasetError,
     canonical_yaml,
@@ -37,6 +38,8 @@ from spsll.data.hdf5 import (
     request_hash,
     shard_path,
 )
+from spsll.data.hysteresis import FIELD_CONVENTION, HK_DEFINITION, check_start, compute_hysteresis
+from spsll.data.microstructures import check_mean_lengths, compute_microstructures
 from spsll.data.sampling import make_split, sample_parameters
 from spsll.physics.material import Material
 from spsll.physics.measure.dispersion import simulate_dispersions
@@ -66,6 +69,8 @@ class GenerationRequest:
         d = self.dataset.to_dict()
         d.pop("path")
         d.pop("shard")
+        if self.dataset.kind in MASK_KINDS:  # no solver: masks, and the sweep's own chain (docs/data.md#request)
+            return canonical_yaml({"dataset": d, "material": dict(self.material), "seed": int(self.seed)})
         s = self.solver.to_dict()
         s.pop("device")  # where it runs does not change what is computed (float tolerance aside)
         return canonical_yaml({"dataset": d, "material": dict(self.material), "solver": s,
@@ -78,11 +83,17 @@ class GenerationRequest:
 
 
 # -- physics per chunk -------------------------------------------------------------------------
-def compute_chunk(req: GenerationRequest, material: Material, sigma_nm, tau_nm) -> dict:
-    """The per-sample arrays of one chunk (edge units) and the shared axes."""
+def compute_chunk(req: GenerationRequest, material: Material, sigma_nm, tau_nm, index=None) -> dict:
+    """The per-sample arrays of one chunk (edge units) and the shared axes; ``index``: the chunk's
+    samples in the whole dataset (they seed a hysteresis sample's tilt noise)."""
+    ds = req.dataset
+    if ds.kind == "microstructures":
+        return compute_microstructures(ds.measurement.n_cells, material.a, sigma_nm, tau_nm, req.seed)
+    if ds.kind == "hysteresis":
+        return compute_hysteresis(material, ds.measurement, ds.defects, sigma_nm, tau_nm, index, req.seed,
+                                  req.solver.device)
     s = torch.as_tensor(sigma_nm, dtype=torch.float64) * NM
     t = torch.as_tensor(tau_nm, dtype=torch.float64) * NM
-    ds = req.dataset
     if ds.kind == "dispersion":
         r = simulate_dispersions(material, s, t, solver=req.physics_solver, settings=ds.measurement.settings())
         out = {"freq_thz": r.freq_thz, "freq_refined_thz": r.freq_refined_thz,
@@ -121,6 +132,8 @@ def _create(path: Path, req: GenerationRequest, first: dict, n: int, chunk_ids, 
             continue
         shape = (n,) + first[name].shape[1:]
         dt = np.bool_ if name == "converged" else (np.float32 if name == "spectrum" else np.float64)
+        if kind in MASK_KINDS:  # the computed dtype (uint8 masks, int8 modes)
+            dt = first[name].dtype
         f.create_dataset(name, shape=shape, dtype=dt, chunks=(min(n, req.dataset.chunk_size),) + shape[1:])
         f[name].attrs["units"] = units
     if "spectrum" in first:
@@ -151,13 +164,37 @@ def _fields(kind: str, data: dict) -> dict:
 def _box_attributes(req: GenerationRequest) -> dict:
     """A film's rows and its simulated periodic box: the statistical filter, and the mosaic of an
     explicit-defect ensemble, depend on the box (docs/physics.md#films). Chains: none (their box,
-    N·a, is in the request, and their attributes stay as they were before films)."""
+    N·a, is in the request, and their attributes stay as they were before films). Masks and
+    hysteresis: what replaces the solver (docs/data.md#attributes)."""
     meas = req.dataset.measurement
+    if req.dataset.kind in MASK_KINDS:
+        return _mask_attributes(req)
     if meas.n_rows == 1:
         return {}
     a_nm = Material.from_config(req.material).a * 1e9
     cells = np.asarray(meas.box_cells, dtype=np.int64)
     return {"n_rows": int(meas.n_rows), "box_cells": cells, "box_nm": cells * a_nm}
+
+
+def _mask_attributes(req: GenerationRequest) -> dict:
+    material = Material.from_config(req.material)
+    out = {"solver": "none", "solver_settings": "", "n_cells": int(req.dataset.measurement.n_cells),
+           "cell_nm": material.a / NM}
+    if req.dataset.kind == "hysteresis":
+        d = req.dataset.defects
+        out.update(solver="hysteresis_sweep", defect_kind=d.kind, kappa=float(d.kappa),
+                   geometry=req.dataset.measurement.geometry, H_K_A_per_m=float(material.gap_field),
+                   H_K_definition=HK_DEFINITION, field_convention=FIELD_CONVENTION)
+    return out
+
+
+def check_mask_request(req: GenerationRequest) -> None:
+    """What the config alone cannot check: mean lengths of at least one cell, a saturating first field."""
+    ds = req.dataset
+    material = Material.from_config(req.material)
+    check_mean_lengths(ds, material.a)
+    if ds.kind == "hysteresis":
+        check_start(material, ds.defects, ds.measurement.settings(req.seed).start_HK)
 
 
 def _check_same_request(f: h5py.File, req: GenerationRequest, where: Path):
@@ -172,6 +209,8 @@ def _check_same_request(f: h5py.File, req: GenerationRequest, where: Path):
 def generate(req: GenerationRequest, *, resolved_yaml: str = "", overwrite: bool = False,
              progress: bool = True) -> Path:
     """Generate (or resume, or confirm) the dataset of ``req``; returns the complete file's path."""
+    if req.dataset.kind in MASK_KINDS:
+        check_mask_request(req)
     target = req.target()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -225,10 +264,11 @@ def _finish(f: h5py.File, req: GenerationRequest, index: np.ndarray, seconds: fl
     ds = req.dataset
     f["split"] = make_split(ds.n_samples, ds.split, req.seed)[index]
     f["split"].attrs["units"] = SAMPLE_FIELDS[ds.kind]["split"]
-    if ds.kind == "domain_wall":
+    if ds.kind in ("domain_wall", "hysteresis"):
         n_bad = int((~f["converged"][:]).sum())
         if n_bad:
-            log.warning("%d of %d walls did not reach the torque tolerance (flag 'converged')", n_bad, len(index))
+            what = "walls" if ds.kind == "domain_wall" else "sweeps (some accepted relaxation)"
+            log.warning("%d of %d %s did not reach the torque tolerance (flag 'converged')", n_bad, len(index), what)
     f.attrs["complete"] = True
     f.attrs["generation_seconds"] = float(seconds)
 
@@ -257,7 +297,7 @@ def _write(req, target, resolved_yaml, overwrite, progress) -> Path:
         t0 = time.perf_counter()
         for i in todo:
             lo, hi = offsets[i], offsets[i + 1]
-            data = compute_chunk(req, material, sigma_nm[index[lo:hi]], tau_nm[index[lo:hi]])
+            data = compute_chunk(req, material, sigma_nm[index[lo:hi]], tau_nm[index[lo:hi]], index[lo:hi])
             if f is None:  # the first chunk fixes the shapes of the file's datasets
                 f = _create(part, req, data, n_local, chunk_ids, resolved_yaml)
                 f.create_dataset("sigma_nm", data=sigma_nm[index])

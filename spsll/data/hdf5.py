@@ -32,7 +32,21 @@ SAMPLE_FIELDS = {
         "split": "0 train, 1 val, 2 test",
     },
 }
-AXES = {"dispersion": ("k_rad_per_nm",), "domain_wall": ("x_nm",)}
+# microstructure kinds (docs/data.md#microstructures): RTN defect masks, their hand features, and for hysteresis
+# the demagnetisation curve and its anchors (fields: reverse field in units of H_K)
+MASK_FEATURES = {"defect_mask": "1 defect, 0 material", "sigma_hat_nm": "nm", "tau_hat_nm": "nm",
+                 "longest_defect_run_nm": "nm", "defect_count": "defect runs", "defect_fraction": "1"}
+SAMPLE_FIELDS["microstructures"] = {"sigma_nm": "nm", "tau_nm": "nm", **MASK_FEATURES,
+                                    "split": "0 train, 1 val, 2 test"}
+SAMPLE_FIELDS["hysteresis"] = {
+    "sigma_nm": "nm", "tau_nm": "nm", **MASK_FEATURES, "M_over_Ms": "1", "H_at_levels_HK": "H_K",
+    "M_over_Ms_at_fields": "1", "coercivity_HK": "H_K", "nucleation_field_HK": "H_K",
+    "reversal_mode": "0 single jump, 1 spring then depinning, 2 continuous", "converged": "bool",
+    "split": "0 train, 1 val, 2 test",
+}
+MASK_KINDS = ("hysteresis", "microstructures")
+AXES = {"dispersion": ("k_rad_per_nm",), "domain_wall": ("x_nm",), "microstructures": ("x_nm",),
+        "hysteresis": ("x_nm", "H_HK", "anchor_levels_M_over_Ms", "anchor_fields_HK")}
 # per-sample values only films have (one per sample; absent from chain files, whose layout predates films)
 FILM_FIELDS = {
     "dispersion": {},
@@ -40,6 +54,8 @@ FILM_FIELDS = {
         "row_width_mean_nm": "nm", "row_width_std_nm": "nm",
         "pinned_fraction": "1", "width_unpinned_nm": "nm", "width_std_nm": "nm",
     },
+    "microstructures": {},
+    "hysteresis": {},
 }
 
 class DatasetError(RuntimeError):

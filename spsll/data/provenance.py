@@ -12,28 +12,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import h5py
 import yaml
 
-from spsll.data.config import DispersionMeasurement, WallMeasurement
-from spsll.data.hdf5 import DatasetError
+from spsll.data.config import MEASUREMENTS
+from spsll.data.hdf5 import MASK_KINDS, DatasetError
+from spsll.data.hysteresis import DefectSettings
 from spsll.physics.material import Material
 from spsll.physics.solvers import SolverConfig
-
-MEASUREMENTS = {"dispersion": DispersionMeasurement, "domain_wall": WallMeasurement}
 
 
 @dataclass(frozen=True)
 class DataPhysics:
-    """Material, solver (dataset dtype applied, on ``solver.device``), kind, measurement and ranges."""
+    """Material, solver (dataset dtype applied, on ``solver.device``), kind, measurement and ranges; the
+    mask kinds (hysteresis, microstructures) have no solver (None) and hysteresis its ``defects``."""
 
     kind: str
     material: Material
-    solver: SolverConfig
-    measurement: DispersionMeasurement | WallMeasurement
+    solver: SolverConfig | None
+    measurement: Any
     sigma_range_nm: tuple[float, float]
     tau_range_nm: tuple[float, float]
+    defects: DefectSettings | None = None
 
     @property
     def settings(self):
@@ -50,9 +52,14 @@ def load_material(path: str | Path) -> Material:
 def physics_of_request(request: Mapping, *, device: str = "auto") -> DataPhysics:
     """From the groups ``material``, ``solver`` and ``dataset`` of a request or a run config."""
     try:
-        dataset, material, solver = request["dataset"], request["material"], request["solver"]
+        dataset, material = request["dataset"], request["material"]
         kind = dataset["kind"]
         meas = MEASUREMENTS[kind](**dataset["measurement"])
+        if kind in MASK_KINDS:
+            defects = DefectSettings(**dataset["defects"]) if kind == "hysteresis" else None
+            return DataPhysics(kind, Material.from_config(material), None, meas, tuple(map(float, dataset["sigma_nm"])),
+                               tuple(map(float, dataset["tau_nm"])), defects)
+        solver = request["solver"]
     except (KeyError, TypeError) as err:
         raise ValueError(f"not a generation request or run config (missing or unknown {err})") from err
     solver_cfg = SolverConfig.from_config({**solver, "device": device})

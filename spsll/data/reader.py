@@ -11,16 +11,22 @@ from spsll.data.hdf5 import AXES, FILM_FIELDS, SAMPLE_FIELDS, DatasetError, part
 
 # per-sample profiles and the shared axis their second dimension runs along
 PROFILES = {"dispersion": {"freq_thz": "k_rad_per_nm", "freq_refined_thz": "k_rad_per_nm"},
-            "domain_wall": {"mz": "x_nm"}}
+            "domain_wall": {"mz": "x_nm"}, "microstructures": {"defect_mask": "x_nm"},
+            "hysteresis": {"defect_mask": "x_nm", "M_over_Ms": "H_HK", "H_at_levels_HK": "anchor_levels_M_over_Ms",
+                           "M_over_Ms_at_fields": "anchor_fields_HK"}}
 # what training and evaluation read: must be finite (the wall diagnostics width_err_nm, width_tanh_nm
 # and max_torque are not, and unconverged walls are flagged by `converged`, not refused)
+_MASKS = ("sigma_nm", "tau_nm", "defect_mask", "sigma_hat_nm", "tau_hat_nm", "longest_defect_run_nm",
+          "defect_count", "defect_fraction")
 FINITE_FIELDS = {"dispersion": ("sigma_nm", "tau_nm", "freq_thz", "freq_refined_thz"),
-                 "domain_wall": ("sigma_nm", "tau_nm", "mz", "width_nm")}
+                 "domain_wall": ("sigma_nm", "tau_nm", "mz", "width_nm"), "microstructures": _MASKS,
+                 "hysteresis": _MASKS + ("M_over_Ms", "H_at_levels_HK", "M_over_Ms_at_fields", "coercivity_HK",
+                                         "nucleation_field_HK")}
 SPLIT_CODES = (0, 1, 2)
 
 
 def _regenerate_hint(path: Path, kind: str | None) -> str:
-    k = kind or "<dispersion|domain_wall>"
+    k = kind or "<dispersion|domain_wall|hysteresis|microstructures>"
     return f"python generate.py dataset={k} dataset.path={path}"
 
 

@@ -52,8 +52,9 @@ def test_plan_lists_the_film_jobs():
                          ("domain_wall_2d", "spsll")):
         assert f"solver={solver}" in jobs[f"generate/{kind}"].argv
     cross = jobs["generate/dispersion_2d_rtn_ensemble"].argv
-    assert {"max_samples=40", "solver.realisations=3", "kind=dispersion", "source=data/dispersion_2d_b256.h5"} <= set(
-        cross)
+    assert {"max_samples=40", "chunk_size=4", "solver.realisations=3", "kind=dispersion",
+            "source=data/dispersion_2d_b256.h5"} <= set(cross)
+    assert {"max_samples=24", "chunk_size=4"} <= set(jobs["generate/domain_wall_2d_rtn_ensemble"].argv)
     assert "generate/dispersion_2d_fitted_rtn_ensemble" not in jobs  # shared: the same test points
     assert "generate/dispersion_2d_spsll_convolution" not in jobs  # the films' own solvers
     for s in (0, 1, 2):
@@ -143,10 +144,11 @@ def test_cross_data_re_simulates_only_the_first_test_points(tmp_path):
     points = [[10.0, 0.0], [20.0, 1.0], [30.0, 0.5]]
     src = _film_source(tmp_path / "film.h5", points)
     out = main(["kind=dispersion", "solver=rtn_ensemble", f"source={src}", f"out={tmp_path / 'rtn.h5'}",
-                "max_samples=2", "solver.realisations=2"])
+                "max_samples=2", "solver.realisations=2", "chunk_size=1"])
     with h5py.File(out, "r") as f, h5py.File(src, "r") as g:
         got = np.stack([f["sigma_nm"][:], f["tau_nm"][:]], 1)
         np.testing.assert_allclose(got, points[:2])
+        assert len(f["chunk_done"]) == 2  # one point per chunk: a stopped run resumes at the next point
         assert (f["split"][:] == 2).all() and f.attrs["n_rows"] == 16
         request = yaml.safe_load(f.attrs["request"])
         assert request["solver"]["name"] == "rtn_ensemble" and request["solver"]["realisations"] == 2
@@ -158,6 +160,8 @@ def test_cross_data_re_simulates_only_the_first_test_points(tmp_path):
               "solver.realisation=2"])
     with pytest.raises(ValueError, match="max_samples must be"):
         main(["kind=dispersion", "solver=rtn_ensemble", f"source={src}", f"out={tmp_path / 'x.h5'}", "max_samples=0"])
+    with pytest.raises(ValueError, match="chunk_size must be"):
+        main(["kind=dispersion", "solver=rtn_ensemble", f"source={src}", f"out={tmp_path / 'x.h5'}", "chunk_size=0"])
 
 
 def _film_results():

@@ -95,10 +95,12 @@ class CrossModel:
     shared_with: str = ""                   # the kind whose test points are re-simulated (its own key by default)
     max_samples: int | None = None          # only the first n test points (null: all)
     settings: dict = field(default_factory=dict)  # per solver: {key: value} on top of conf/solver/<solver>.yaml
+    chunk_size: int | None = None           # samples per written chunk (null: the source's): resumable costly runs
 
     def arguments(self, solver: str) -> list[str]:
         """cross_data's arguments beyond kind/solver/source/out (none for a kind without settings)."""
         args = [] if self.max_samples is None else [f"max_samples={self.max_samples}"]
+        args += [] if self.chunk_size is None else [f"chunk_size={self.chunk_size}"]
         return args + [f"solver.{k}={v}" for k, v in (self.settings.get(solver) or {}).items()]
 
 
@@ -110,7 +112,7 @@ def cross_models(cfg, kinds: dict[str, DataKind]) -> dict[str, CrossModel]:
     out = {str(k): CrossModel(default, str(k)) for k in cm.kinds}
     per_kind = OmegaConf.to_container(cm.per_kind, resolve=True) if cm.get("per_kind") else {}
     for key, d in per_kind.items():
-        unknown = set(d) - {"solvers", "shared_with", "max_samples", "settings"}
+        unknown = set(d) - {"solvers", "shared_with", "max_samples", "settings", "chunk_size"}
         if unknown:
             raise ValueError(f"cross_model.per_kind.{key}: unknown keys {sorted(unknown)}")
         if "shared_with" in d and len(d) > 1:
@@ -119,19 +121,23 @@ def cross_models(cfg, kinds: dict[str, DataKind]) -> dict[str, CrossModel]:
         cap = d.get("max_samples")
         if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
             raise ValueError(f"cross_model.per_kind.{key}.max_samples must be null or an integer >= 1, got {cap!r}")
+        chunk = d.get("chunk_size")
+        if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+            raise ValueError(f"cross_model.per_kind.{key}.chunk_size must be null or an integer >= 1, got {chunk!r}")
         solvers = tuple(str(s) for s in d.get("solvers", default))
         settings = d.get("settings") or {}
         if set(settings) - set(solvers):
             raise ValueError(f"cross_model.per_kind.{key}.settings names solvers {sorted(set(settings) - set(solvers))}"
                              f" it does not re-simulate with (solvers: {list(solvers)})")
-        out[str(key)] = CrossModel(solvers, str(key), cap, settings)
+        out[str(key)] = CrossModel(solvers, str(key), cap, settings, chunk)
     for key, d in per_kind.items():
         if "shared_with" in d:
             other = str(d["shared_with"])
             if other not in out or out[other].shared_with != other:
                 raise ValueError(f"cross_model.per_kind.{key}.shared_with: {other!r} makes no cross-model data "
                                  "of its own")
-            out[str(key)] = CrossModel(out[other].solvers, other, out[other].max_samples, out[other].settings)
+            o = out[other]
+            out[str(key)] = CrossModel(o.solvers, other, o.max_samples, o.settings, o.chunk_size)
     for key, c in out.items():
         if key not in kinds:
             raise ValueError(f"cross_model: unknown kind {key!r}; datasets: {sorted(kinds)}")

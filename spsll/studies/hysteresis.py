@@ -2,7 +2,9 @@
 
 The config (``conf/hysteresis.yaml``) composes a material and a geometry (``wire``: free ends;
 ``film``: the periodic chain) on a chain grid, the defects (``kind`` soft or vacancy, one centre layer
-of ``thickness_nm`` or the RTN of ``sigma_nm``/``tau_nm``, ``count`` chains) and the sweep. It writes a
+of ``thickness_nm`` or the RTN of ``sigma_nm``/``tau_nm``, ``count`` chains) and the sweep; ``reading=spsll``
+(or ``spsll_convolution``) sweeps the RTN population under that statistical reading instead of drawing
+its defects (docs/hysteresis.md#statistical-model). It writes a
 JSON with, per sample, the curve (reverse field H in A/m and in units of H_K, M/Ms), the coercivity,
 the nucleation field, the anchors, the jumps and the reversal mode, plus the inputs, H_K and, for a
 centre layer, the linear-theory nucleation field; and the curves as a PNG next to it.
@@ -68,6 +70,18 @@ def setup(cfg: DictConfig):
     if layer == (d.sigma_nm is not None or d.tau_nm is not None):
         raise ValueError("give either defects.thickness_nm (one centre layer) or defects.sigma_nm and "
                          "defects.tau_nm (the RTN), not both and not neither")
+    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
+                          "cpu" if cfg.device == "auto" else str(cfg.device))
+    settings = SweepSettings(**OmegaConf.to_container(cfg.sweep, resolve=True), seed=int(cfg.seed))
+    reading = cfg.get("reading")
+    if reading is not None:  # the population under a statistical reading: no defect cell (docs/hysteresis.md)
+        if layer or d.sigma_nm is None or d.tau_nm is None:
+            raise ValueError(f"reading={reading} reads an RTN population: give defects.sigma_nm and defects.tau_nm "
+                             "(not defects.thickness_nm)")
+        sig = torch.full((count,), _number("defects.sigma_nm", d.sigma_nm) * NM)
+        tau = torch.full((count,), _number("defects.tau_nm", d.tau_nm, zero=True) * NM)
+        chains = Chains.reading_of(material, grid, str(reading), sig, tau, geometry=occupation, device=device)
+        return material, grid, chains, settings, None, torch.zeros(count, dtype=torch.float64)
     if layer:
         n = layer_cells(_number("defects.thickness_nm", d.thickness_nm) * NM, grid.a)
         cells = centre_layer(grid.shape[0], n).expand(count, -1)
@@ -76,10 +90,7 @@ def setup(cfg: DictConfig):
             raise ValueError("the RTN defects need both defects.sigma_nm and defects.tau_nm")
         cells = rtn_defect_cells(grid.shape[0], grid.a, _number("defects.sigma_nm", d.sigma_nm) * NM,
                                  _number("defects.tau_nm", d.tau_nm, zero=True) * NM, count, int(cfg.seed))
-    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
-                          "cpu" if cfg.device == "auto" else str(cfg.device))
     chains = Chains.build(material, grid, str(d.kind), cells, kappa=d.kappa, geometry=occupation, device=device)
-    settings = SweepSettings(**OmegaConf.to_container(cfg.sweep, resolve=True), seed=int(cfg.seed))
     inside = torch.ones(grid.shape[0], dtype=torch.float64) if occupation is None else occupation
     return material, grid, chains, settings, (n if layer else None), (cells * inside).sum(-1)
 
@@ -111,6 +122,7 @@ def run_hysteresis(cfg: DictConfig) -> dict:
         "inputs": {"grid_shape": list(grid.shape), "cell_nm": grid.a / NM,
                    "geometry": OmegaConf.to_container(cfg.geometry, resolve=True),
                    "defects": OmegaConf.to_container(cfg.defects, resolve=True), "seed": int(cfg.seed),
+                   "reading": chains.reading,
                    "sweep": OmegaConf.to_container(cfg.sweep, resolve=True)},
         "samples": [s.to_dict(H_K) | {"defect_cells": round(float(defect_cells[i]), 6)}
                     for i, s in enumerate(summaries)],
@@ -122,7 +134,8 @@ def run_hysteresis(cfg: DictConfig) -> dict:
     path = Path(str(cfg.output))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1))
-    curves_figure(summaries, H_K, f"{material.name}, {chains.kind} defects, {grid.shape[0]} cells").savefig(
+    what = f"{chains.kind} defects" if chains.reading is None else f"{chains.reading} reading"
+    curves_figure(summaries, H_K, f"{material.name}, {what}, {grid.shape[0]} cells").savefig(
         path.with_suffix(".png"), dpi=120)
     log.info("wrote %s and %s", path, path.with_suffix(".png"))
     print(json.dumps([{k: s[k] for k in ("coercivity_over_HK", "nucleation_field_over_HK", "reversal_mode")}

@@ -220,3 +220,35 @@ def test_a_sweep_that_never_saturates_or_never_reverses_says_which(uniaxial):
     perfect = Chains.build(uniaxial, Grid(32, uniaxial.a), "soft", torch.zeros(1, 32))
     with pytest.raises(SweepError, match="never reverses.*sweep.max_HK"):
         run_sweep(perfect, uniaxial.gap_field, SweepSettings(max_HK=0.3))
+
+
+@pytest.mark.parametrize("reading", ["spsll", "spsll_convolution"])
+def test_a_population_under_a_statistical_reading_reverses_coherently_at_HK(uniaxial, reading):
+    """The readings filter exchange, not anisotropy (docs/hysteresis.md#statistical-model): the uniform state
+    goes soft at k = 0 first, so every (σ, τ) reverses in one jump at H_K, while the explicit soft defects
+    of the same population reverse far below it."""
+    N, HK = 96, uniaxial.gap_field
+    grid = Grid(N, uniaxial.a)
+    sigma, tau = torch.tensor([5e-9, 20e-9]), torch.tensor([0.5e-9, 3e-9])
+    chains = Chains.reading_of(uniaxial, grid, reading, sigma, tau)
+    psll = Chains.build(uniaxial, grid, "soft", torch.zeros(1, N), kappa=1.0)
+    wave = torch.zeros(2, 3, N, dtype=torch.float64)
+    wave[:, 0] = torch.sin(2 * math.pi * 9 * torch.arange(N) / N)
+    filtered, ideal = chains._full().exchange.field(wave), psll._full().exchange.field(wave[:1])
+    assert ((filtered - ideal).norm(dim=(1, 2)) > 0.05 * ideal.norm()).all()  # a real filter, not psll's exchange
+    for c in run_sweep(chains, HK, SETTINGS):
+        s = summarise(c, HK, SETTINGS)
+        assert s.reversal_mode == "single jump" and len(s.jumps) == 1
+        jump = s.jumps[0]
+        assert jump["from_A_per_m"] <= HK <= jump["to_A_per_m"] <= jump["from_A_per_m"] + 1.5 * SETTINGS.finest_HK * HK
+    explicit = rtn_defect_cells(N, uniaxial.a, 5e-9, 3e-9, 1, seed=2)
+    (c,) = run_sweep(Chains.build(uniaxial, grid, "soft", explicit), HK, SETTINGS)
+    assert summarise(c, HK, SETTINGS).coercivity_A_per_m < 0.9 * HK
+
+
+def test_a_reading_refuses_explicit_solvers_and_unpaired_parameters(uniaxial):
+    grid = Grid(32, uniaxial.a)
+    with pytest.raises(ValueError, match="places explicit defects"):
+        Chains.reading_of(uniaxial, grid, "rtn_ensemble", [5e-9], [1e-9])
+    with pytest.raises(ValueError, match="one value per chain"):
+        Chains.reading_of(uniaxial, grid, "spsll", [5e-9, 6e-9], [1e-9])

@@ -60,6 +60,17 @@ def test_rtn_vacancies_reverse_at_HK_from_the_command_line(tmp_path):
         assert s["coercivity_over_HK"] == pytest.approx(1.0, abs=0.75 * 0.005)
 
 
+def test_a_population_under_the_spsll_reading_from_the_command_line(tmp_path):
+    proc, out = hysteresis(tmp_path, "geometry=wire", "grid.shape=[64]", "reading=spsll", "defects.sigma_nm=5",
+                           "defects.tau_nm=1", "defects.count=1", "sweep.fine_HK=0.005")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["inputs"]["reading"] == "spsll"
+    (s,) = result["samples"]
+    assert s["defect_cells"] == 0 and s["reversal_mode"] == "single jump"
+    assert s["coercivity_over_HK"] == pytest.approx(1.0, abs=1.5 * 0.005)
+
+
 def test_bad_input_fails_on_the_command_line_with_the_reason(tmp_path):
     proc, out = hysteresis(tmp_path, "grid.shape=[64]", "defects.thickness_nm=0.1")
     assert proc.returncode != 0 and "below one cell" in proc.stderr, proc.stderr[-2000:]
@@ -80,6 +91,9 @@ def test_bad_input_fails_on_the_command_line_with_the_reason(tmp_path):
     (("defects.thickness_nm=1", "sweep.fine_HK=nan"), "sweep.fine_HK must be a finite number > 0"),
     (("grid.shape=[64]", "defects.thickness_nm=1", "sweep.start_HK=0.9"), "the sweep never saturates"),
     (("grid.shape=[64]", "defects.thickness_nm=1", "sweep.max_HK=0.3"), "the sweep never reverses"),
+    (("defects.thickness_nm=1", "reading=spsll"), "reading=spsll reads an RTN population"),
+    (("defects.sigma_nm=3", "defects.tau_nm=1", "reading=rtn_ensemble"), "places explicit defects"),
+    (("defects.sigma_nm=3", "defects.tau_nm=1", "reading=sppsll"), "sppsll"),
 ])
 def test_bad_input_is_refused_naming_the_parameter(tmp_path, overrides, message):
     with pytest.raises(ValueError, match=re.escape(message)):

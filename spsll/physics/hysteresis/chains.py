@@ -7,6 +7,11 @@ exchange bond. Soft defects keep r = 1 and carry the anisotropy factor κ(x) of
 occupation (N,) on top of either. The local terms are the material's: the anisotropy (times κ) and,
 when ``material.local_shape_term``, the thin-film shape term −Ms m_z ẑ; the material's DMI and
 thin-film magnetostatics are added by :func:`spsll.physics.solvers.build_system`.
+
+:meth:`Chains.reading` is a defect population under a statistical reading (``spsll``,
+``spsll_convolution``): no cell is a defect; the exchange (and DMI) carries the reading's filter of
+(σ, τ) and the anisotropy is the material's everywhere, because the reading filters exchange and
+nothing else (docs/hysteresis.md#statistical-model).
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ class Chains:
     occupation: torch.Tensor
     kappa: torch.Tensor
     keys: tuple[int, ...]
+    reading: str | None = None             # a statistical reading's solver name (None: explicit defects)
+    sigma: torch.Tensor | None = None      # (B,) m, the reading's σ and τ
+    tau: torch.Tensor | None = None
     _system: LLSystem | None = None
 
     @classmethod
@@ -71,24 +79,53 @@ class Chains:
             raise ValueError(f"keys: one per sample ({d.shape[0]}), got {len(keys)}")
         return cls(material, grid, kind, occupation, k, keys)
 
+    @classmethod
+    def reading_of(cls, material: Material, grid: Grid, solver: str, sigma, tau, *,
+                   geometry: torch.Tensor | None = None, keys=None, dtype=torch.float64, device=None) -> Chains:
+        """Defect-free chains whose exchange is the statistical reading ``solver`` of (σ, τ) (B,) in metres."""
+        from spsll.physics.solvers import solver_of
+
+        if solver_of(solver).explicit_defects:
+            raise ValueError(f"{solver} places explicit defects: use Chains.build with its masks")
+        if grid.ndim != 1:
+            raise ValueError(f"hysteresis sweeps run on a chain: grid.shape must be [N], got {list(grid.shape)}")
+        sigma = torch.as_tensor(sigma, dtype=dtype, device=device).reshape(-1)
+        tau = torch.as_tensor(tau, dtype=dtype, device=device).reshape(-1)
+        if sigma.shape != tau.shape:
+            raise ValueError(f"sigma and tau need one value per chain, got {tuple(sigma.shape)} and {tuple(tau.shape)}")
+        base = cls.build(material, grid, "soft", torch.zeros(len(sigma), grid.shape[0]), kappa=1.0,
+                         geometry=geometry, keys=keys, dtype=dtype, device=device)
+        return cls(material, grid, "soft", base.occupation, base.kappa, base.keys, solver, sigma, tau)
+
     @property
     def batch(self) -> int:
         return self.occupation.shape[0]
 
     def select(self, index) -> Chains:
         idx = torch.as_tensor(index, dtype=torch.long).reshape(-1)
+
+        def pick(t):
+            return None if t is None else t[idx.to(t.device)]
+
         return Chains(self.material, self.grid, self.kind, self.occupation[idx], self.kappa[idx],
-                      tuple(self.keys[i] for i in idx.tolist()))
+                      tuple(self.keys[i] for i in idx.tolist()), self.reading, pick(self.sigma), pick(self.tau))
 
     def _full(self) -> LLSystem:
         """The system of the whole batch, built once (exchange and the material's non-local terms)."""
         if self._system is None:
             occ, kw = self.occupation, {"dtype": self.occupation.dtype, "device": self.occupation.device}
+            local = (ShapeAnisotropy.of(self.material),) if self.material.local_shape_term else ()
+            terms = (*local, CellAnisotropy.of(self.material, self.kappa, self.grid.shape, **kw))
+            if self.reading is not None:  # the reading's batched kernel; a wire's ends as a free boundary
+                cfg = SolverConfig(name=self.reading, dtype=_name(kw["dtype"]), device=str(kw["device"]),
+                                   compile=False)
+                geometry = None if bool((occ[0] == 1).all()) else occ[0]
+                self._system = build_system(cfg, self.material, self.grid, self.sigma, self.tau, alpha=1.0,
+                                            terms=terms, geometry=geometry)
+                return self._system
             # every cell occupied: the psll kernel (shared by the batch); otherwise the masked one
             name, mask = ("psll", None) if bool((occ == 1).all()) else ("rtn_ensemble", occ)
             cfg = SolverConfig(name=name, dtype=_name(kw["dtype"]), device=str(kw["device"]), compile=False)
-            local = (ShapeAnisotropy.of(self.material),) if self.material.local_shape_term else ()
-            terms = (*local, CellAnisotropy.of(self.material, self.kappa, self.grid.shape, **kw))
             self._system = build_system(cfg, self.material, self.grid, alpha=1.0, terms=terms, mask=mask)
         return self._system
 

@@ -16,10 +16,11 @@ from omegaconf import MISSING, OmegaConf
 
 from spsll.data.hysteresis import DefectSettings, HysteresisMeasurement
 from spsll.data.microstructures import MicrostructureMeasurement
+from spsll.data.skyrmion import SkyrmionMeasurement
 from spsll.physics.measure.dispersion import DispersionSettings
 from spsll.physics.measure.domain_wall import WallSettings
 
-KINDS = ("dispersion", "domain_wall", "hysteresis", "microstructures")
+KINDS = ("dispersion", "domain_wall", "hysteresis", "microstructures", "skyrmion")
 SAMPLINGS = ("uniform", "lhs", "sobol", "explicit")
 
 
@@ -86,13 +87,14 @@ class WallMeasurement:
 
 @dataclass
 class DatasetConfig:
-    kind: str = MISSING  # dispersion | domain_wall | hysteresis | microstructures
+    kind: str = MISSING  # dispersion | domain_wall | hysteresis | microstructures | skyrmion
     path: str = MISSING
     n_samples: int = 1000
     sampling: str = "uniform"
-    points: Any = None  # [[sigma_nm, tau_nm], ...] for sampling=explicit, in that order
+    points: Any = None  # [[sigma_nm, tau_nm], ...] for sampling=explicit, in that order (skyrmion: [.., .., B_T])
     sigma_nm: list[float] = field(default_factory=lambda: [5.0, 50.0])
     tau_nm: list[float] = field(default_factory=lambda: [0.0, 15.0])
+    B_T: Any = None  # skyrmion only: [min, max] of the applied field along +z (T), the plan's third axis
     split: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
     chunk_size: int = 250
     dtype: Any = None  # overrides solver.dtype for this dataset (null: the solver's)
@@ -109,8 +111,9 @@ class DatasetConfig:
             raise ValueError("dataset.path must be a file path")
         _check_range("dataset.sigma_nm", self.sigma_nm, strictly_positive=True)
         _check_range("dataset.tau_nm", self.tau_nm, strictly_positive=False)
+        self._field_range()
         if self.sampling == "explicit":
-            self.points = _check_points(self.points)
+            self.points = _check_points(self.points, with_field=self.kind == "skyrmion")
             self.n_samples = len(self.points)
         elif self.points not in (None, [], ()):
             raise ValueError("dataset.points is only used with dataset.sampling=explicit")
@@ -141,6 +144,20 @@ class DatasetConfig:
     def n_chunks(self) -> int:
         return math.ceil(self.n_samples / self.chunk_size)
 
+    def _field_range(self):
+        """``B_T`` belongs to the skyrmion kind only, which needs it (docs/data.md#skyrmions)."""
+        if self.kind != "skyrmion":
+            if self.B_T is not None:
+                raise ValueError(f"dataset.B_T is only used with dataset.kind=skyrmion, not {self.kind}")
+            return
+        if self.B_T is None or isinstance(self.B_T, str | int | float) or len(self.B_T) != 2:
+            raise ValueError(f"dataset.B_T must be [min, max], the applied field's range in tesla, got {self.B_T!r}")
+        try:
+            _check_range("dataset.B_T", self.B_T, strictly_positive=False)
+        except ValueError as err:
+            raise ValueError(f"{err} (tesla; B is along +z, the background: B >= 0 shrinks the skyrmion)") from None
+        self.B_T = [float(b) for b in self.B_T]
+
     def _defects(self):
         """``defects`` belongs to the hysteresis kind only (the other kinds' requests never hold it)."""
         if self.kind != "hysteresis":
@@ -161,11 +178,14 @@ class DatasetConfig:
             del d["measurement"]["n_rows"]
         if d["defects"] is None:  # the kinds without defects settings: their request reads as before
             del d["defects"]
+        if d["B_T"] is None:  # the kinds without a field axis: likewise
+            del d["B_T"]
         return d
 
 
 MEASUREMENTS = {"dispersion": DispersionMeasurement, "domain_wall": WallMeasurement,
-                "hysteresis": HysteresisMeasurement, "microstructures": MicrostructureMeasurement}
+                "hysteresis": HysteresisMeasurement, "microstructures": MicrostructureMeasurement,
+                "skyrmion": SkyrmionMeasurement}
 
 
 def _rows(n) -> int:
@@ -190,19 +210,23 @@ def _check_range(name, rng, *, strictly_positive):
         raise ValueError(f"{name} must be >= 0, got min {lo}")
 
 
-def _check_points(points) -> list[list[float]]:
+def _check_points(points, with_field: bool = False) -> list[list[float]]:
+    names = "[sigma_nm, tau_nm, B_T]" if with_field else "[sigma_nm, tau_nm]"
     if points is None or len(points) == 0:
-        raise ValueError("dataset.sampling=explicit needs dataset.points=[[sigma_nm, tau_nm], ...]")
+        raise ValueError(f"dataset.sampling=explicit needs dataset.points=[{names}, ...]")
     out = []
     for i, p in enumerate(points):
-        if len(p) != 2:
-            raise ValueError(f"dataset.points[{i}] must be [sigma_nm, tau_nm], got {p}")
+        if len(p) != 2 + with_field:
+            raise ValueError(f"dataset.points[{i}] must be {names}, got {p}")
         s, t = float(p[0]), float(p[1])
         if not (math.isfinite(s) and s > 0):
             raise ValueError(f"dataset.points[{i}]: sigma_nm must be finite and > 0, got {s}")
         if not (math.isfinite(t) and t >= 0):
             raise ValueError(f"dataset.points[{i}]: tau_nm must be finite and >= 0, got {t}")
-        out.append([s, t])
+        if with_field and not (math.isfinite(float(p[2])) and float(p[2]) >= 0):
+            raise ValueError(f"dataset.points[{i}]: B_T must be finite and >= 0 (along +z, the background), "
+                             f"got {float(p[2])}")
+        out.append([s, t] + ([float(p[2])] if with_field else []))
     return out
 
 

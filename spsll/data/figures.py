@@ -23,6 +23,8 @@ def dataset_figures(path, material: Material, n_examples: int = 4) -> list[Path]
     label = [f"σ={data['sigma_nm'][i]:.1f} nm, τ={data['tau_nm'][i]:.1f} nm" for i in idx]
     if kind in MASK_KINDS:
         return mask_figures(data, out_dir, n_examples)
+    if kind == "skyrmion":
+        return skyrmion_figures(data, out_dir, n_examples)
     written = []
     if kind == "dispersion":
         import torch
@@ -63,3 +65,35 @@ def width_scatter(sigma_nm, tau_nm, width_nm) -> Figure:
     ax.set_title(f"{len(width_nm)} relaxed walls")
     fig.tight_layout()
     return fig
+
+
+def skyrmion_figures(data: dict, out_dir: Path, n_examples: int = 4) -> list[Path]:
+    """A few stored m_z crops with their labels, and survival over (τ, B) (docs/data.md#skyrmions)."""
+    n = len(data["sigma_nm"])
+    idx = np.linspace(0, n - 1, min(n_examples, n)).astype(int)
+    x, y = data["x_nm"], data["y_nm"]
+    fig = Figure(figsize=(2.4 * len(idx), 2.8), layout="constrained")
+    for k, i in enumerate(idx):
+        ax = fig.add_subplot(1, len(idx), k + 1)
+        ax.imshow(data["mz"][i].T, origin="lower", cmap="RdBu_r", vmin=-1, vmax=1,
+                  extent=(x[0] - 0.5 * (x[1] - x[0]), x[-1] + 0.5 * (x[1] - x[0]), y[0] - 0.5 * (y[1] - y[0]),
+                          y[-1] + 0.5 * (y[1] - y[0])))
+        fate = f"r = {data['radius_nm'][i]:.2f} nm" if data["survived"][i] else "collapsed"
+        ax.set_title(f"σ={data['sigma_nm'][i]:.1f}, τ={data['tau_nm'][i]:.2f} nm\nB={data['B_T'][i]:.3f} T: {fate}",
+                     fontsize=7)
+        ax.set_xlabel("x (nm)", fontsize=7)
+        ax.tick_params(labelsize=6)
+    written = [plots.save(fig, out_dir / "skyrmions.png")]
+    fig = Figure(figsize=(5.5, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    alive = data["survived"].astype(bool)
+    ax.scatter(data["tau_nm"][~alive], data["B_T"][~alive], s=6, c="0.6", label="collapsed / undecided / grown")
+    sc = ax.scatter(data["tau_nm"][alive], data["B_T"][alive], s=6, c=data["radius_nm"][alive], cmap="viridis",
+                    label="survived")
+    fig.colorbar(sc, ax=ax, label="radius (nm)")
+    ax.set_xlabel("τ (nm)")
+    ax.set_ylabel("B (T)")
+    ax.set_title(f"{int(alive.sum())} of {n} skyrmions survived")
+    ax.legend(fontsize=7)
+    written.append(plots.save(fig, out_dir / "survival_over_tau_B.png"))
+    return written

@@ -7,7 +7,7 @@ as an uninterrupted run. Shards take every ``count``-th chunk, so merged shards 
 The file is written as ``<path>.partial`` and renamed to ``<path>`` with ``complete = True`` at the
 very end; an existing complete file is never touched unless the new one is complete.
 
-About 360 lines: writing a file, resuming it and merging shards into it share the layout
+About 420 lines: writing a file, resuming it and merging shards into it share the layout
 (``_create``) and the request check, and are kept together so that they cannot drift apart.
 """
 
@@ -29,6 +29,7 @@ from spsll.data.hdf5 import (
     AXES,
     FILM_FIELDS,
     MASK_KINDS,
+    OWN_DTYPE_KINDS,
     SAMPLE_FIELDS,
     DatasetError,
     canonical_yaml,
@@ -40,7 +41,10 @@ from spsll.data.hdf5 import (
 )
 from spsll.data.hysteresis import FIELD_CONVENTION, HK_DEFINITION, check_start, compute_hysteresis
 from spsll.data.microstructures import check_mean_lengths, compute_microstructures
-from spsll.data.sampling import make_split, sample_parameters
+from spsll.data.sampling import make_split, sample_points
+from spsll.data.skyrmion import FIELD_CONVENTION as SKYRMION_FIELD
+from spsll.data.skyrmion import check_request as check_skyrmion_request
+from spsll.data.skyrmion import compute_skyrmions
 from spsll.physics.material import Material
 from spsll.physics.measure.dispersion import simulate_dispersions
 from spsll.physics.measure.domain_wall import relax_domain_walls
@@ -83,10 +87,14 @@ class GenerationRequest:
 
 
 # -- physics per chunk -------------------------------------------------------------------------
-def compute_chunk(req: GenerationRequest, material: Material, sigma_nm, tau_nm, index=None) -> dict:
+def compute_chunk(req: GenerationRequest, material: Material, sigma_nm, tau_nm, index=None, field_T=None) -> dict:
     """The per-sample arrays of one chunk (edge units) and the shared axes; ``index``: the chunk's
-    samples in the whole dataset (they seed a hysteresis sample's tilt noise)."""
+    samples in the whole dataset (they seed a hysteresis sample's tilt noise and a skyrmion sample's
+    mosaic); ``field_T``: the skyrmion samples' fields (T)."""
     ds = req.dataset
+    if ds.kind == "skyrmion":
+        return compute_skyrmions(material, ds.measurement, req.physics_solver, sigma_nm, tau_nm, field_T, index,
+                                 req.seed)
     if ds.kind == "microstructures":
         return compute_microstructures(ds.measurement.n_cells, material.a, sigma_nm, tau_nm, req.seed)
     if ds.kind == "hysteresis":
@@ -128,11 +136,11 @@ def _create(path: Path, req: GenerationRequest, first: dict, n: int, chunk_ids, 
     for axis in AXES[kind] + (("f_thz",) if "f_thz" in first else ()):
         f.create_dataset(axis, data=first[axis])
     for name, units in _fields(kind, first).items():
-        if name in ("sigma_nm", "tau_nm", "split"):
+        if name in ("sigma_nm", "tau_nm", "B_T", "split"):  # the plan (written by _write) and the split
             continue
         shape = (n,) + first[name].shape[1:]
         dt = np.bool_ if name == "converged" else (np.float32 if name == "spectrum" else np.float64)
-        if kind in MASK_KINDS:  # the computed dtype (uint8 masks, int8 modes)
+        if kind in OWN_DTYPE_KINDS:  # the computed dtype (uint8 masks, int8 modes, float32 images)
             dt = first[name].dtype
         f.create_dataset(name, shape=shape, dtype=dt, chunks=(min(n, req.dataset.chunk_size),) + shape[1:])
         f[name].attrs["units"] = units
@@ -165,10 +173,16 @@ def _box_attributes(req: GenerationRequest) -> dict:
     """A film's rows and its simulated periodic box: the statistical filter, and the mosaic of an
     explicit-defect ensemble, depend on the box (docs/physics.md#films). Chains: none (their box,
     N·a, is in the request, and their attributes stay as they were before films). Masks and
-    hysteresis: what replaces the solver (docs/data.md#attributes)."""
+    hysteresis: what replaces the solver (docs/data.md#attributes). Skyrmions: the film, the cell and
+    the crop (docs/data.md#skyrmion-file)."""
     meas = req.dataset.measurement
     if req.dataset.kind in MASK_KINDS:
         return _mask_attributes(req)
+    if req.dataset.kind == "skyrmion":
+        a_nm = Material.from_config(req.material).a / NM
+        cells = np.array([meas.n_cells, meas.n_cells], dtype=np.int64)
+        return {"box_cells": cells, "box_nm": cells * a_nm, "cell_nm": a_nm, "crop_cells": int(meas.crop_cells),
+                "mosaics_per_sample": int(req.solver.solver.explicit_defects), "field_convention": SKYRMION_FIELD}
     if meas.n_rows == 1:
         return {}
     a_nm = Material.from_config(req.material).a * 1e9
@@ -211,6 +225,8 @@ def generate(req: GenerationRequest, *, resolved_yaml: str = "", overwrite: bool
     """Generate (or resume, or confirm) the dataset of ``req``; returns the complete file's path."""
     if req.dataset.kind in MASK_KINDS:
         check_mask_request(req)
+    if req.dataset.kind == "skyrmion":
+        check_skyrmion_request(Material.from_config(req.material), req.dataset, req.physics_solver)
     target = req.target()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -269,6 +285,10 @@ def _finish(f: h5py.File, req: GenerationRequest, index: np.ndarray, seconds: fl
         if n_bad:
             what = "walls" if ds.kind == "domain_wall" else "sweeps (some accepted relaxation)"
             log.warning("%d of %d %s did not reach the torque tolerance (flag 'converged')", n_bad, len(index), what)
+    if ds.kind == "skyrmion":
+        log.info("%d of %d skyrmions survived; %d undecided (still moving at max_iter), %d grown to the box (raise "
+                 "dataset.B_T's minimum if many)", int(f["survived"][:].sum()), len(index),
+                 int(f["undecided"][:].sum()), int(f["grown"][:].sum()))
     f.attrs["complete"] = True
     f.attrs["generation_seconds"] = float(seconds)
 
@@ -276,7 +296,9 @@ def _finish(f: h5py.File, req: GenerationRequest, index: np.ndarray, seconds: fl
 def _write(req, target, resolved_yaml, overwrite, progress) -> Path:
     ds = req.dataset
     material = Material.from_config(req.material)
-    sigma_nm, tau_nm = sample_parameters(ds, req.seed)
+    plan = sample_points(ds, req.seed)
+    sigma_nm, tau_nm = plan[:, 0].copy(), plan[:, 1].copy()
+    field_T = plan[:, 2].copy() if ds.kind == "skyrmion" else None
     n_chunks = ds.n_chunks
     chunk_ids = [c for c in range(n_chunks) if c % ds.shard.count == ds.shard.index]
     index = np.concatenate([np.arange(c * ds.chunk_size, min((c + 1) * ds.chunk_size, ds.n_samples))
@@ -297,7 +319,8 @@ def _write(req, target, resolved_yaml, overwrite, progress) -> Path:
         t0 = time.perf_counter()
         for i in todo:
             lo, hi = offsets[i], offsets[i + 1]
-            data = compute_chunk(req, material, sigma_nm[index[lo:hi]], tau_nm[index[lo:hi]], index[lo:hi])
+            extra = {} if field_T is None else {"field_T": field_T[index[lo:hi]]}
+            data = compute_chunk(req, material, sigma_nm[index[lo:hi]], tau_nm[index[lo:hi]], index[lo:hi], **extra)
             if f is None:  # the first chunk fixes the shapes of the file's datasets
                 f = _create(part, req, data, n_local, chunk_ids, resolved_yaml)
                 f.create_dataset("sigma_nm", data=sigma_nm[index])
@@ -305,6 +328,9 @@ def _write(req, target, resolved_yaml, overwrite, progress) -> Path:
                 f.create_dataset("global_index", data=index.astype(np.int64))
                 for k in ("sigma_nm", "tau_nm"):
                     f[k].attrs["units"] = "nm"
+                if field_T is not None:
+                    f.create_dataset("B_T", data=field_T[index])
+                    f["B_T"].attrs["units"] = SAMPLE_FIELDS[ds.kind]["B_T"]
             for name in _fields(ds.kind, data):
                 if name in data:
                     f[name][lo:hi] = data[name]

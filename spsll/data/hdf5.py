@@ -44,9 +44,18 @@ SAMPLE_FIELDS["hysteresis"] = {
     "reversal_mode": "0 single jump, 1 spring then depinning, 2 continuous", "converged": "bool",
     "split": "0 train, 1 val, 2 test",
 }
+# relaxed isolated skyrmions over (σ, τ, B) (docs/data.md#skyrmions): the cropped m_z image and its labels
+SAMPLE_FIELDS["skyrmion"] = {
+    "sigma_nm": "nm", "tau_nm": "nm", "B_T": "T (applied field along +z, the background)",
+    "mz": "1 (vacant cells 0)", "survived": "bool", "radius_nm": "nm (NaN unless survived)", "Q": "1",
+    "energy_J": "J, E(skyrmion) - E(uniform)", "converged": "bool", "undecided": "bool (intact, still moving)",
+    "grown": "bool (intact, not isolated: grown to the box)", "pinned": "bool",
+    "split": "0 train, 1 val, 2 test",
+}
 MASK_KINDS = ("hysteresis", "microstructures")
+OWN_DTYPE_KINDS = MASK_KINDS + ("skyrmion",)  # each array is stored in the dtype it is computed in
 AXES = {"dispersion": ("k_rad_per_nm",), "domain_wall": ("x_nm",), "microstructures": ("x_nm",),
-        "hysteresis": ("x_nm", "H_HK", "anchor_levels_M_over_Ms", "anchor_fields_HK")}
+        "hysteresis": ("x_nm", "H_HK", "anchor_levels_M_over_Ms", "anchor_fields_HK"), "skyrmion": ("x_nm", "y_nm")}
 # per-sample values only films have (one per sample; absent from chain files, whose layout predates films)
 FILM_FIELDS = {
     "dispersion": {},
@@ -56,6 +65,7 @@ FILM_FIELDS = {
     },
     "microstructures": {},
     "hysteresis": {},
+    "skyrmion": {"defect_mask": "1 vacancy, 0 material"},  # explicit-vacancy solvers only
 }
 
 class DatasetError(RuntimeError):

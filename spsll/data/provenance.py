@@ -36,10 +36,12 @@ class DataPhysics:
     sigma_range_nm: tuple[float, float]
     tau_range_nm: tuple[float, float]
     defects: DefectSettings | None = None
+    B_range_T: tuple[float, float] | None = None  # skyrmion: the applied field's range
 
     @property
     def settings(self):
-        """The physics-side measurement settings (SI): DispersionSettings or WallSettings."""
+        """The physics-side measurement settings (SI): DispersionSettings, WallSettings, or the skyrmion
+        measurement itself."""
         return self.measurement.settings()
 
 
@@ -65,8 +67,10 @@ def physics_of_request(request: Mapping, *, device: str = "auto") -> DataPhysics
     solver_cfg = SolverConfig.from_config({**solver, "device": device})
     if dataset.get("dtype"):  # generation computes in the dataset's dtype when it sets one
         solver_cfg = replace(solver_cfg, dtype=dataset["dtype"])
+    b_range = tuple(map(float, dataset["B_T"])) if dataset.get("B_T") is not None else None
     return DataPhysics(kind, Material.from_config(material), solver_cfg, meas,
-                       tuple(map(float, dataset["sigma_nm"])), tuple(map(float, dataset["tau_nm"])))
+                       tuple(map(float, dataset["sigma_nm"])), tuple(map(float, dataset["tau_nm"])),
+                       B_range_T=b_range)
 
 
 def physics_of_dataset(path: str | Path, *, device: str = "auto") -> DataPhysics:

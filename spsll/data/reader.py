@@ -13,7 +13,8 @@ from spsll.data.hdf5 import AXES, FILM_FIELDS, SAMPLE_FIELDS, DatasetError, part
 PROFILES = {"dispersion": {"freq_thz": "k_rad_per_nm", "freq_refined_thz": "k_rad_per_nm"},
             "domain_wall": {"mz": "x_nm"}, "microstructures": {"defect_mask": "x_nm"},
             "hysteresis": {"defect_mask": "x_nm", "M_over_Ms": "H_HK", "H_at_levels_HK": "anchor_levels_M_over_Ms",
-                           "M_over_Ms_at_fields": "anchor_fields_HK"}}
+                           "M_over_Ms_at_fields": "anchor_fields_HK"},
+            "skyrmion": {"mz": ("x_nm", "y_nm"), "defect_mask": ("x_nm", "y_nm")}}  # images: one axis per dimension
 # what training and evaluation read: must be finite (the wall diagnostics width_err_nm, width_tanh_nm
 # and max_torque are not, and unconverged walls are flagged by `converged`, not refused)
 _MASKS = ("sigma_nm", "tau_nm", "defect_mask", "sigma_hat_nm", "tau_hat_nm", "longest_defect_run_nm",
@@ -21,12 +22,13 @@ _MASKS = ("sigma_nm", "tau_nm", "defect_mask", "sigma_hat_nm", "tau_hat_nm", "lo
 FINITE_FIELDS = {"dispersion": ("sigma_nm", "tau_nm", "freq_thz", "freq_refined_thz"),
                  "domain_wall": ("sigma_nm", "tau_nm", "mz", "width_nm"), "microstructures": _MASKS,
                  "hysteresis": _MASKS + ("M_over_Ms", "H_at_levels_HK", "M_over_Ms_at_fields", "coercivity_HK",
-                                         "nucleation_field_HK")}
+                                         "nucleation_field_HK"),
+                 "skyrmion": ("sigma_nm", "tau_nm", "B_T", "mz", "Q", "energy_J")}
 SPLIT_CODES = (0, 1, 2)
 
 
 def _regenerate_hint(path: Path, kind: str | None) -> str:
-    k = kind or "<dispersion|domain_wall|hysteresis|microstructures>"
+    k = kind or "<dispersion|domain_wall|hysteresis|microstructures|skyrmion>"
     return f"python generate.py dataset={k} dataset.path={path}"
 
 
@@ -102,10 +104,18 @@ def _check_shapes(f, path):
         if name not in PROFILES[fkind] and f[name].ndim != 1:
             raise DatasetError(f"{path}: {name} has shape {f[name].shape}, expected one value per sample; "
                                "the file is damaged, regenerate it")
-    for name, axis in PROFILES[fkind].items():
-        want = len(f[axis])
+    for name, axes in PROFILES[fkind].items():
+        if name not in f:  # an optional array (per_sample_fields checked the required ones)
+            continue
+        if not isinstance(axes, str):  # an image (n, len(x), len(y))
+            want = tuple(len(f[a]) for a in axes)
+            if f[name].shape[1:] != want:
+                raise DatasetError(f"{path}: {name} has shape {f[name].shape}, but the axes {' and '.join(axes)} "
+                                   f"have {' and '.join(map(str, want))} points; the file is damaged, regenerate it")
+            continue
+        want = len(f[axes])
         if f[name].ndim != 2 or f[name].shape[1] != want:
-            raise DatasetError(f"{path}: {name} has shape {f[name].shape}, but the axis {axis} has {want} "
+            raise DatasetError(f"{path}: {name} has shape {f[name].shape}, but the axis {axes} has {want} "
                                f"points (expected (n, {want})); the file is damaged or was assembled from "
                                "different measurements, regenerate it")
     if "spectrum" in f:

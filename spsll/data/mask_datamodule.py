@@ -15,7 +15,9 @@ of tensors (float32 unless said):
   then depinning, 2 continuous) and ``converged`` (bool).
 
 ``data_info`` carries what a model needs from the file (the grid, H_K, the chain, train-split means and
-standard deviations of the parameters and features) as plain numbers.
+standard deviations of the parameters and features) as plain numbers; for hysteresis also the
+regression targets of the coercivity models, :data:`TARGETS` (the seven anchors, then H_c), with their
+means and standard deviations over the converged train samples (docs/coercivity.md#models).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from spsll.physics.hysteresis import H_ANCHORS_M, M_ANCHORS_HK
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 ANCHORS = tuple(f"H_at_M_{lv:g}_HK" for lv in H_ANCHORS_M) + tuple(f"M_at_H_{h:g}_HK" for h in M_ANCHORS_HK)
+#: the coercivity models' targets (docs/coercivity.md#models): H in units of H_K, M in units of Ms
+TARGETS = (*ANCHORS, "coercivity_HK")
 _LABELS = ("M_over_Ms", "H_at_levels_HK", "M_over_Ms_at_fields", "coercivity_HK", "nucleation_field_HK",
            "reversal_mode", "converged")
 
@@ -124,6 +128,12 @@ class MaskDataModule(pl.LightningDataModule):
                             H_K_A_per_m=float(f.attrs["H_K_A_per_m"]), defect_kind=str(f.attrs["defect_kind"]),
                             kappa=float(f.attrs["kappa"]),
                             curve_mean=f["M_over_Ms"][:][tr].mean(0).tolist())
+                ok = tr[f["converged"][:][tr].astype(bool)]  # unconverged sweeps are no targets (None: none left)
+                targets = np.concatenate([f["H_at_levels_HK"][:][ok], f["M_over_Ms_at_fields"][:][ok],
+                                          f["coercivity_HK"][:][ok][:, None]], 1)
+                info.update(target_names=list(TARGETS), n_train_converged=int(len(ok)),
+                            targets_mean=targets.mean(0).tolist() if len(ok) else None,
+                            targets_std=targets.std(0).clip(1e-6).tolist() if len(ok) else None)
             self.data_info = info
 
     def dataset(self, split: str) -> MaskSamples:

@@ -10,6 +10,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from spsll.data.hdf5 import MASK_KINDS
 from spsll.evaluation.evaluate import (
     EvaluationError,
     evaluate,
@@ -77,6 +78,11 @@ def _noise_levels(cfg: DictConfig, conf: dict) -> list:
     if name not in MODELS and name not in BASELINES:
         raise EvaluationError(f"the run's config names model {name!r}, not one of {sorted({**MODELS, **BASELINES})}")
     task = MODELS[name].task if name in MODELS else str(conf["dataset"]["kind"])  # a baseline fits either kind
+    if task in MASK_KINDS:  # the coercivity models take masks: no measurement to add noise to
+        if cfg.get("noise_ghz") or cfg.get("noise_mz"):
+            raise EvaluationError(f"noise_ghz and noise_mz apply to the dispersion and wall models; {name} reads "
+                                  "defect masks")
+        return []
     try:
         return parse_levels(task, cfg.get("noise_ghz"), cfg.get("noise_mz"))
     except ValueError as err:

@@ -27,11 +27,12 @@ import numpy as np
 import torch
 
 from spsll.data.datamodule import SPSLLDataModule
-from spsll.data.hdf5 import DatasetError
+from spsll.data.hdf5 import MASK_KINDS, DatasetError
 from spsll.data.provenance import physics_of_dataset
 from spsll.data.reader import open_dataset
 from spsll.evaluation import metrics as M
 from spsll.evaluation.inputs import EvaluationError, check_cross_model, check_grid, write_json
+from spsll.evaluation.mask_evaluate import evaluate_mask_model
 from spsll.evaluation.noise import UNITS, NoiseLevel
 from spsll.evaluation.paper_cases import PAPER_CASES_NM, case_figure
 from spsll.evaluation.scoring import Scored, batches, predict, score_inverse
@@ -45,6 +46,7 @@ from spsll.units import NM
 
 log = logging.getLogger("evaluate")
 NAMES, UNITS_4 = ["σ", "τ", "φ", "T"], ["nm", "nm", "", "nm"]
+VAL_FOLDER = "eval_val"  # MLflow folder of the validation metrics that evaluate.py recomputes (mask models)
 
 __all__ = ["EvaluationError", "evaluate", "log_to_run", "loss_history_figure", "write_summary"]
 
@@ -121,6 +123,8 @@ def evaluate(cfg: dict, ckpt: Path, data_path: str, *, batch_size: int = 256, cl
     name = cfg["model"]["name"]
     model = load_model(name, ckpt)
     task = model.task  # the instance's: a baseline (ridge, knn) fits dispersions or walls
+    if task in MASK_KINDS:  # the coercivity models (docs/coercivity.md#models)
+        return _evaluate_mask_model(name, model, ckpt, data_path, batch_size, fig_dir, refine, test_data)
     input_field = cfg.get("data", {}).get("input_field", "freq_refined_thz")
     dm = SPSLLDataModule(data_path, task, batch_size=batch_size, input_field=input_field)
     physics = physics_of_dataset(data_path)
@@ -156,6 +160,20 @@ def evaluate(cfg: dict, ckpt: Path, data_path: str, *, batch_size: int = 256, cl
     else:
         out = predict(model, batches(test, batch_size))
         _forward_summary(summary, save, model, out, dm, data_path, None if test_data else cases_nm)
+    return summary, figs
+
+
+def _evaluate_mask_model(name, model, ckpt, data_path, batch_size, fig_dir, refine, test_data):
+    fig_dir = fig_dir or Path(tempfile.mkdtemp(prefix="spsll_eval_"))
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    figs: list[Path] = []
+
+    def save(fig, fname):
+        figs.append(fig_dir / fname)
+        fig.savefig(figs[-1], dpi=120)
+
+    summary = evaluate_mask_model(name, model, ckpt, data_path, batch_size=batch_size, save=save, refine=refine,
+                                  test_data=test_data)
     return summary, figs
 
 
@@ -251,6 +269,8 @@ def _scales(section: dict, suffix: str) -> dict:
 def log_to_run(run_id: str, uri: str, summary: dict, figs: list[Path], output: Path | None) -> None:
     runs.log_results(run_id, uri, flat_metrics(summary), [*figs, *([output] if output is not None else [])],
                      metrics_folder(summary))
+    if summary.get("val_metrics"):  # the coercivity models: the scored checkpoint's validation numbers too
+        runs.log_results(run_id, uri, summary["val_metrics"], [], VAL_FOLDER)
     if summary.get("cross_model"):
         return  # the run's calibration comes from its own data; another solver's data only tests it
     scales = _scales(summary, "")

@@ -1,6 +1,7 @@
 """Neural-network models (docs/physics.md#models): a registry of the LightningModules trained by train.py.
 
-Each class has ``task`` ("dispersion" or "domain_wall": the dataset kind it trains on),
+Each class has ``task`` ("dispersion", "domain_wall", or for the coercivity models of docs/coercivity.md#models
+"microstructures" and "hysteresis": the dataset kind it trains on),
 ``monitor = "val/loss"`` and ``monitor_mode = "min"``, takes ``data_info`` (train-split statistics
 and the material constants, plain Python values) plus its hyper-parameters as keyword arguments
 (among them the ``optimizer`` and ``scheduler`` specs: :mod:`spsll.models.optimization`), and
@@ -14,9 +15,13 @@ from typing import Any
 
 import pytorch_lightning as pl
 
-from spsll.models.baselines import BASELINES, KNNBaseline, RidgeBaseline, build_baseline
+from spsll.models.anchors import AnchorCNNModel, AnchorRegressorModel
+from spsll.models.baselines import BASELINES as _BASELINES
+from spsll.models.baselines import KNNBaseline, RidgeBaseline, build_baseline
 from spsll.models.common import MONITOR, MONITOR_MODE, phi_and_T
 from spsll.models.inverse import InverseCNNModel
+from spsll.models.mask_baselines import MASK_BASELINES
+from spsll.models.mask_vae import MaskVAEModel
 from spsll.models.tfc_pinn import TFCPINNModel, physics_residuals
 from spsll.models.width import WidthRegressorModel
 
@@ -24,9 +29,14 @@ MODELS: dict[str, type[pl.LightningModule]] = {
     "inverse_cnn": InverseCNNModel,
     "tfc_pinn": TFCPINNModel,
     "width_regressor": WidthRegressorModel,
+    "mask_vae": MaskVAEModel,
+    "anchor_regressor": AnchorRegressorModel,
+    "anchor_cnn": AnchorCNNModel,
 }
-# BASELINES: the closed-form baselines (ridge, knn; docs/physics.md#baselines), fitted by train.py on the
-# same splits and scored by evaluate.py like the networks; not LightningModules, so kept out of MODELS.
+# BASELINES: the closed-form baselines (ridge, knn; docs/physics.md#baselines; anchor_ridge, anchor_gp of the
+# coercivity models, docs/coercivity.md#baselines), fitted by train.py on the same splits and scored by
+# evaluate.py like the networks; not LightningModules, so kept out of MODELS.
+BASELINES = {**_BASELINES, **MASK_BASELINES}
 
 
 def build_model(name: str, data_info: Mapping[str, Any], **kwargs: Any) -> pl.LightningModule:
@@ -36,5 +46,6 @@ def build_model(name: str, data_info: Mapping[str, Any], **kwargs: Any) -> pl.Li
     return MODELS[name](data_info=dict(data_info), **kwargs)
 
 
-__all__ = ["BASELINES", "MODELS", "MONITOR", "MONITOR_MODE", "InverseCNNModel", "KNNBaseline", "RidgeBaseline",
+__all__ = ["BASELINES", "MASK_BASELINES", "MODELS", "MONITOR", "MONITOR_MODE", "InverseCNNModel", "KNNBaseline",
+           "RidgeBaseline",
            "TFCPINNModel", "WidthRegressorModel", "build_baseline", "build_model", "phi_and_T", "physics_residuals"]

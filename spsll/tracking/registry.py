@@ -11,7 +11,12 @@ registered name             input (B, ·)                            output (B, 
 ``spsll_forward_dispersion``  [σ, τ] in nm                            peak frequency at each k (THz)
 ``spsll_inverse_dispersion``  peak frequency at each k (THz)          [σ, τ, φ, T] (nm, nm, 1, nm)
 ``spsll_inverse_domain_wall`` m_z at each x, then the width (nm)      [σ, τ, φ, T]
+``spsll_encoder_microstructures`` defect mask (0/1 per cell)          the VAE's latent mean
+``spsll_forward_hysteresis``  defect mask (0/1 per cell)              the model's targets (H_K, Ms)
 =========================== ======================================= =====================================
+
+The mask models (docs/coercivity.md#models) state their own layout: ``serving_batch``, ``serving_output``
+and ``example_input`` methods.
 
 ``python -m spsll.predict ... model_uri=models:/<name>/<version>`` resolves the version to the run that
 logged it (:func:`run_of_model_uri`) and predicts with that run's checkpoint and calibration.
@@ -28,7 +33,9 @@ from torch import Tensor, nn
 FLAVOUR_PATH = "model"  # the logged model's name inside its run
 NAMES = {("forward", "dispersion"): "spsll_forward_dispersion",
          ("inverse", "dispersion"): "spsll_inverse_dispersion",
-         ("inverse", "domain_wall"): "spsll_inverse_domain_wall"}
+         ("inverse", "domain_wall"): "spsll_inverse_domain_wall",
+         ("encoder", "microstructures"): "spsll_encoder_microstructures",
+         ("forward", "hysteresis"): "spsll_forward_hysteresis"}
 MODEL_URI = re.compile(r"^models:/(?P<name>[^/]+)/(?P<version>\d+|latest)$")
 
 
@@ -56,6 +63,8 @@ class PhysicalPredictor(nn.Module):
         self.task = str(model.task)
 
     def batch(self, x: Tensor) -> Mapping[str, Tensor]:
+        if hasattr(self.model, "serving_batch"):
+            return self.model.serving_batch(x)
         if self.direction == "forward":
             return {"params": x}
         if self.task == "dispersion":
@@ -65,6 +74,8 @@ class PhysicalPredictor(nn.Module):
     @torch.no_grad()
     def forward(self, x: Tensor) -> Tensor:
         out = self.model.predict_physical(self.batch(x.float()))
+        if hasattr(self.model, "serving_output"):
+            return self.model.serving_output(out)
         if self.direction == "forward":
             return out["dispersion_thz"].float()
         p = out["params_nm"].float()
@@ -73,6 +84,8 @@ class PhysicalPredictor(nn.Module):
 
 def example_input(model) -> Tensor:
     """A small input of the right layout, from the model's own train-split statistics."""
+    if hasattr(model, "example_input"):
+        return model.example_input()
     info = model.data_info
     if direction_of(model) == "forward":
         return torch.tensor([info["params_mean"]], dtype=torch.float32)

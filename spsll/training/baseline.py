@@ -1,11 +1,13 @@
 """What ``train.py model=ridge|knn`` does: fit a closed-form baseline (:mod:`spsll.models.baselines`,
-docs/physics.md#baselines) on the train split, choose its hyper-parameter on the validation split,
-and record it as an MLflow run like a network's, so that ``evaluate.py run_id=<run>`` scores it unchanged.
+docs/physics.md#baselines; ``anchor_ridge|anchor_gp``: :mod:`spsll.models.mask_baselines`) on the train split,
+choose its hyper-parameter on the validation split, and record it as an MLflow run like a network's, so that
+``evaluate.py run_id=<run>`` scores it unchanged.
 
 The run is opened by the networks' own code (tags, flattened config as params, ``config.yaml`` and the
 other files it records); a baseline then logs the networks' metric names (``val/mae_sigma_nm``,
 ``val/mae_tau_nm``, ``val/mae_phi``, ``val/mae_T_nm`` inverse; ``val/mae_thz``, ``val/max_mae_k_thz``
-forward; the same under ``train/``) and the fitted model as ``checkpoints/best.ckpt``, and besides: the
+forward; ``val/mae_<target>`` and ``val/mae_standardised`` for the coercivity baselines; the same under
+``train/``) and the fitted model as ``checkpoints/best.ckpt``, and besides: the
 chosen hyper-parameter as ``selected.<name>`` params, ``fit_seconds``, and ``selection.json`` (every
 candidate's validation score). The run ends FINISHED, or FAILED when anything after its creation
 fails. The files written here are written whole (temp file + rename).
@@ -28,7 +30,9 @@ from torch.utils.data import DataLoader
 
 from spsll.data.datamodule import SPSLLDataModule
 from spsll.models.baselines import Baseline, build_baseline
+from spsll.models.mask_baselines import MASK_BASELINES, build_mask_baseline
 from spsll.tracking import mlflow_run
+from spsll.training import mask_tasks
 from spsll.training.config_checks import baseline_kwargs, validate_baseline_config
 
 log = logging.getLogger("train")
@@ -88,7 +92,7 @@ def _local_files(cfg: DictConfig, dm: SPSLLDataModule, out_dir: Path, overrides:
 def run_baseline(cfg: DictConfig, prepare_dataset: Callable[[DictConfig, str], Path], open_run: Callable,
                  register: Callable) -> float:
     """Fit the baseline of ``cfg.model`` and record it; returns its validation score (MAE of φ inverse,
-    MAE in THz forward).
+    MAE in THz forward; the mean standardised MAE of the targets for the coercivity baselines).
 
     ``prepare_dataset`` and ``open_run`` are the networks' own (:mod:`spsll.training.run`, which imports
     this module, passes them in): the data are prepared, and the run created, tagged and given its
@@ -101,13 +105,19 @@ def run_baseline(cfg: DictConfig, prepare_dataset: Callable[[DictConfig, str], P
     validate_baseline_config(cfg)
     name, kind = str(cfg.model.name), str(cfg.dataset.kind)
     torch.manual_seed(int(cfg.seed))  # the fit is deterministic; the seed is recorded as for a network
-    path = prepare_dataset(cfg, kind)
-    dm = SPSLLDataModule(path, kind, batch_size=int(cfg.data.batch_size), input_field=str(cfg.data.input_field),
-                         in_memory=True, seed=int(cfg.seed))
-    model = build_baseline(name, dm.data_info, task=kind, **baseline_kwargs(cfg))
-
     hc = HydraConfig.get() if HydraConfig.initialized() else None
     out_dir = Path(hc.runtime.output_dir) if hc else Path("outputs/train/manual").absolute()
+    kwargs = mask_tasks.with_encoder_file(baseline_kwargs(cfg), cfg, Path(hc.runtime.cwd) if hc else Path.cwd(),
+                                          out_dir)  # a latent baseline's VAE, before any data
+    path = prepare_dataset(cfg, kind)
+    if name in MASK_BASELINES:  # the coercivity baselines (docs/coercivity.md#baselines)
+        dm = mask_tasks.datamodule(cfg, path, kind)
+        model = build_mask_baseline(name, dm.data_info, **kwargs)
+    else:
+        dm = SPSLLDataModule(path, kind, batch_size=int(cfg.data.batch_size), input_field=str(cfg.data.input_field),
+                             in_memory=True, seed=int(cfg.seed))
+        model = build_baseline(name, dm.data_info, task=kind, **kwargs)
+
     overrides = list(hc.overrides.task) if hc else []
     ckpt = out_dir / "checkpoints" / CHECKPOINT
     logger = None

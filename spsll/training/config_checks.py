@@ -17,6 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 from spsll.models import MODELS
 from spsll.models.baselines import check_hyperparameters
 from spsll.models.common import INPUT_NORMS
+from spsll.models.mask_baselines import MASK_BASELINES
+from spsll.models.mask_baselines import check_hyperparameters as check_mask_hyperparameters
 from spsll.models.optimization import LEGACY_KEYS, arguments, import_target
 from spsll.models.uncertainty import UNCERTAINTIES
 
@@ -131,6 +133,9 @@ def validate_train_config(cfg: DictConfig) -> None:
         _int(cfg, key, minimum)
     _check_optimization(cfg)
     _check_model(cfg, name)
+    if "encoder" in cfg.model and not cfg.model.get("encoder") and not cfg.model.get("encoder_config"):
+        raise ValueError(f"model.encoder must name a trained mask_vae (a .ckpt path or an MLflow run id) for model "
+                         f"{name}, e.g. model.encoder=outputs/train/<run>/checkpoints/best-epoch014.ckpt")
     if cfg.logger.get("name") not in ("mlflow", "none"):
         raise ValueError(f"logger.name must be mlflow or none, got {cfg.logger.get('name')!r}")
 
@@ -147,6 +152,8 @@ def validate_baseline_config(cfg: DictConfig) -> None:
     trainer: a baseline is fitted, not trained)."""
     for key, minimum in (("seed", 0), ("dataset_seed", 0), ("data.batch_size", 1), ("data.num_workers", 0)):
         _int(cfg, key, minimum)
-    check_hyperparameters(str(cfg.model.get("name")), str(cfg.dataset.get("kind")), baseline_kwargs(cfg), "model.")
+    name = str(cfg.model.get("name"))
+    check = check_mask_hyperparameters if name in MASK_BASELINES else check_hyperparameters
+    check(name, str(cfg.dataset.get("kind")), baseline_kwargs(cfg), "model.")
     if cfg.logger.get("name") not in ("mlflow", "none"):
         raise ValueError(f"logger.name must be mlflow or none, got {cfg.logger.get('name')!r}")

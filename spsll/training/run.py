@@ -25,13 +25,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from spsll.data.cli import build_request
-from spsll.data.datamodule import SPSLLDataModule
 from spsll.data.generation import generate
 from spsll.data.hdf5 import DatasetError, data_digest, file_hash, partial_path, request_differences
 from spsll.models import BASELINES, MODELS, build_model
 from spsll.tracking import mlflow_run, registry, resume
 from spsll.tracking.callbacks import FiniteLossGuard, RunFigures
 from spsll.tracking.runs import DATASET_RECORD, DatasetDigest, load_model, write_dataset_record
+from spsll.training import mask_tasks
 from spsll.training.baseline import run_baseline
 from spsll.training.config_checks import model_kwargs, validate_train_config
 from spsll.training.distributed import CrossProcessBatchNormSync, is_distributed, process_rank, sync_logged_metrics
@@ -215,7 +215,7 @@ def register_model(cfg, load, run_id: str, uri: str) -> str | None:
 
 
 def run_train(cfg: DictConfig) -> float:
-    if cfg.model.get("name") in BASELINES:  # closed-form ridge/knn: fitted, not trained (spsll/training/baseline.py)
+    if cfg.model.get("name") in BASELINES:  # closed-form baselines: fitted, not trained (spsll/training/baseline.py)
         return run_baseline(cfg, prepare_dataset, _open_run, register_model)
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
@@ -224,14 +224,13 @@ def run_train(cfg: DictConfig) -> float:
     name = cfg.model.name
     task = MODELS[name].task
     pl.seed_everything(int(cfg.seed), workers=True)
-    path = prepare_dataset(cfg, task)  # ranks > 0 start after rank 0 prepared it (at Trainer.fit)
-    dm = SPSLLDataModule(path, task, batch_size=int(cfg.data.batch_size), num_workers=int(cfg.data.num_workers),
-                         input_field=str(cfg.data.input_field), in_memory=bool(cfg.data.get("in_memory", True)),
-                         seed=int(cfg.seed))
-    model = build_model(name, dm.data_info, **model_kwargs(cfg))
-
     hc = _hydra()
     out_dir = Path(hc.runtime.output_dir) if hc else Path("outputs/train/manual").absolute()
+    kwargs = mask_tasks.with_encoder_file(model_kwargs(cfg), cfg, project_dir(), out_dir)  # anchor_regressor's VAE
+    path = prepare_dataset(cfg, task)  # ranks > 0 start after rank 0 prepared it (at Trainer.fit)
+    dm = mask_tasks.datamodule(cfg, path, task)  # the mask kinds have their own (docs/coercivity.md#models)
+    model = build_model(name, dm.data_info, **kwargs)
+
     ckpt_dir = out_dir / "checkpoints"
     overrides = list(hc.overrides.task) if hc else []
     resume_from = resume.checkpoint_file(cfg.get("ckpt_path"), ckpt_dir, project_dir())

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from spsll.models import MODELS, build_model
+from spsll.models import build_model
 from spsll.models.optimization import adam, cosine, plateau, upgrade_legacy_hparams
 from tests.models.test_modules import SMALL, get_data
 
@@ -13,7 +13,7 @@ def configured(name, dispersion_data, wall_data, **kwargs):
     return build_model(name, info, **{**SMALL[name], **kwargs}).configure_optimizers()
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", list(SMALL))
 def test_every_model_builds_its_specs(name, dispersion_data, wall_data):
     conf = configured(name, dispersion_data, wall_data, optimizer=adam(3e-4, 1e-5), scheduler=cosine(7))
     opt, sched = conf["optimizer"], conf["lr_scheduler"]

@@ -34,6 +34,7 @@ from spsll.evaluation.noise import KEYS, NoiseLevel, parse_levels
 from spsll.evaluation.refine import refine_box_nm, refine_predictions
 from spsll.models import BASELINES
 from spsll.physics.measure.width import cosine_series_width
+from spsll.prediction.coercivity import COERCIVITY_MODELS, predict_anchors
 from spsll.prediction.observed import InputError, dispersion_on_grid, read_table, wall_on_grid
 from spsll.tracking.mlflow_run import resolve_tracking_uri
 from spsll.tracking.registry import RegistryError, run_of_model_uri
@@ -67,10 +68,13 @@ def _load(cfg: DictConfig, root: Path, out_dir: Path) -> tuple[dict, object, dic
         check_checkpoint_file(ckpt, error=InputError)
         conf = config_next_to(ckpt)
     name = conf["model"]["name"]
+    if name in COERCIVITY_MODELS:
+        return conf, load_model(name, ckpt), scales
     inverse_baseline = name in BASELINES and conf["model"].get("direction", "inverse") == "inverse"
     if name not in INVERSE_MODELS and not inverse_baseline:
         raise InputError(f"predict needs an inverse model ({', '.join(INVERSE_MODELS)}, or an inverse baseline: "
-                         f"{', '.join(BASELINES)}); this run is a {name}"
+                         f"{', '.join(b for b in BASELINES if b not in COERCIVITY_MODELS)}) or a coercivity model "
+                         f"({', '.join(COERCIVITY_MODELS)}); this run is a {name}"
                          + (" with direction forward" if name in BASELINES else ""))
     return conf, load_model(name, ckpt), scales
 
@@ -169,11 +173,14 @@ def run_predict(cfg: DictConfig) -> dict:
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
     if not cfg.get("input"):
-        raise InputError("give input=<file.csv>: k (rad/nm), f (THz) for inverse_cnn; x (nm), m_z for width_regressor")
+        raise InputError("give input=<file.csv>: k (rad/nm), f (THz) for inverse_cnn; x (nm), m_z for width_regressor; "
+                         "a microstructure profile x (nm), value (or a .npy with cell_nm=) for a coercivity model")
     hc = HydraConfig.get() if HydraConfig.initialized() else None
     root = Path(hc.runtime.cwd) if hc else Path.cwd()
     out_dir = Path(hc.runtime.output_dir) if hc else Path(tempfile.mkdtemp(prefix="spsll_predict_"))
     conf, model, scales = _load(cfg, root, out_dir)
+    if conf["model"]["name"] in COERCIVITY_MODELS:
+        return predict_anchors(cfg, conf, model, out_dir)
     noise = _noise(cfg, model.task)
     steps = positive_int("refine_steps", cfg.get("refine_steps"), error=InputError)
     physics = physics_of_run(conf)

@@ -8,12 +8,18 @@ tensors:
 
 * ``image`` (1, H, W) float32: the relaxed m_z cropped around the core (vacant cells 0);
 * ``params`` (2,) float32: [σ, τ] in nm; ``B_T`` float32: the applied field (T, along +z);
-* ``survived`` bool; ``radius_nm`` float32 (NaN unless survived); ``index`` long: the row in the file;
+* ``survived``, ``converged`` bool; ``radius_nm`` float32 (NaN unless survived); ``index`` long: the row in the
+  file;
 * explicit-vacancy files also: ``mask`` (1, H, W) float32, the crop of the vacancy mask (1 vacancy).
 
 ``data_info`` carries what a model needs from the file as plain numbers: the cell size, the crop and the
-box, the solver and material, and train-split statistics (means and standard deviations of [σ, τ] and B,
-the survival fraction, the survivors' radius mean and standard deviation).
+box, the solver and material, and train-split statistics (means and standard deviations of [σ, τ], B,
+φ = σ/(σ+τ) and T = στ/(σ+τ), the survival fraction, the survivors' radius and log-radius mean and
+standard deviation).
+
+``rows="survivors"`` keeps only the survivors of every split (the skyrmion inverse models: a collapsed
+texture is a uniform film and holds no information on (σ, τ)); the statistics are then the train
+survivors', and ``data_info["n_excluded"]`` counts the rows left out per split.
 """
 
 from __future__ import annotations
@@ -26,9 +32,11 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from spsll.data.hdf5 import DatasetError
 from spsll.data.reader import open_dataset
+from spsll.units import correlation_length, material_fraction
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 KIND = "skyrmion"
+ROWS = ("all", "survivors")
 
 
 class SkyrmionSamples(Dataset):
@@ -49,8 +57,8 @@ class SkyrmionSamples(Dataset):
 
     def _names(self):
         f = self._h5()
-        return ("mz", "sigma_nm", "tau_nm", "B_T", "survived", "radius_nm") + (("defect_mask",) if "defect_mask" in f
-                                                                                 else ())
+        return ("mz", "sigma_nm", "tau_nm", "B_T", "survived", "converged", "radius_nm") + (
+            ("defect_mask",) if "defect_mask" in f else ())
 
     def _rows(self):
         if self._cache is None:
@@ -64,6 +72,7 @@ class SkyrmionSamples(Dataset):
                "params": torch.tensor([float(src["sigma_nm"][j]), float(src["tau_nm"][j])], dtype=torch.float32),
                "B_T": torch.tensor(float(src["B_T"][j]), dtype=torch.float32),
                "survived": torch.tensor(bool(src["survived"][j])),
+               "converged": torch.tensor(bool(src["converged"][j])),
                "radius_nm": torch.tensor(float(src["radius_nm"][j]), dtype=torch.float32),
                "index": torch.tensor(int(self.indices[i]), dtype=torch.long)}
         if "defect_mask" in src:
@@ -78,13 +87,16 @@ class SkyrmionSamples(Dataset):
 
 
 class SkyrmionDataModule(pl.LightningDataModule):
-    """Train/val/test loaders of a ``skyrmion`` file (the stored split)."""
+    """Train/val/test loaders of a ``skyrmion`` file (the stored split; ``rows``: all, or the survivors)."""
 
     def __init__(self, path: str, batch_size: int = 64, num_workers: int = 0, in_memory: bool = True,
-                 pin_memory: bool = False, seed: int = 0):
+                 pin_memory: bool = False, seed: int = 0, rows: str = "all"):
         super().__init__()
         if batch_size < 1 or num_workers < 0:
             raise ValueError("batch_size must be >= 1 and num_workers >= 0")
+        if rows not in ROWS:
+            raise ValueError(f"rows must be one of {list(ROWS)}, got {rows!r}")
+        self.rows, self.kind = rows, KIND
         self.path, self.batch_size, self.num_workers = str(path), batch_size, num_workers
         self.in_memory, self.pin_memory, self.seed = in_memory, pin_memory, int(seed)
         self.indices: dict[str, np.ndarray] = {}
@@ -94,12 +106,16 @@ class SkyrmionDataModule(pl.LightningDataModule):
     def _read_metadata(self):
         with open_dataset(self.path, kind=KIND) as f:
             split = f["split"][:]
-            self.indices = {name: np.nonzero(split == code)[0] for name, code in SPLITS.items()}
+            keep = f["survived"][:].astype(bool) if self.rows == "survivors" else np.ones(len(split), bool)
+            self.indices = {name: np.nonzero((split == code) & keep)[0] for name, code in SPLITS.items()}
             tr = self.indices["train"]
             if len(tr) == 0 or len(self.indices["val"]) == 0:
-                raise DatasetError(f"{self.path}: the train and val splits must not be empty "
+                what = " surviving" if self.rows == "survivors" else ""
+                raise DatasetError(f"{self.path}: the train and val splits must hold{what} samples "
                                    f"(sizes {len(tr)}, {len(self.indices['val'])})")
             params = np.stack([f["sigma_nm"][:][tr], f["tau_nm"][:][tr]], 1)
+            phi, t = material_fraction(params[:, 0], params[:, 1], floor=1e-12), \
+                correlation_length(params[:, 0], params[:, 1], floor=1e-12)
             field = f["B_T"][:][tr]
             alive = f["survived"][:][tr].astype(bool)
             radius = f["radius_nm"][:][tr][alive]
@@ -110,9 +126,15 @@ class SkyrmionDataModule(pl.LightningDataModule):
                 "n_train": int(len(tr)),
                 "params_mean": params.mean(0).tolist(), "params_std": params.std(0).clip(1e-6).tolist(),
                 "B_mean_T": float(field.mean()), "B_std_T": float(max(field.std(), 1e-6)),
+                "phi_mean": float(phi.mean()), "phi_std": float(max(phi.std(), 1e-6)),
+                "T_mean_nm": float(t.mean()), "T_std_nm": float(max(t.std(), 1e-6)),
                 "survival_fraction": float(alive.mean()),
                 "radius_mean_nm": float(radius.mean()) if radius.size else float("nan"),
                 "radius_std_nm": float(radius.std()) if radius.size else float("nan"),
+                "log_radius_mean": float(np.log(radius).mean()) if radius.size else float("nan"),
+                "log_radius_std": float(np.log(radius).std()) if radius.size else float("nan"),
+                "rows": self.rows,
+                "n_excluded": {name: int(((split == code) & ~keep).sum()) for name, code in SPLITS.items()},
                 "material": yaml.safe_load(f.attrs["material"])}
 
     def dataset(self, split: str) -> SkyrmionSamples:

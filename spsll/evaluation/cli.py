@@ -22,6 +22,8 @@ from spsll.evaluation.evaluate import (
 )
 from spsll.evaluation.inputs import check_checkpoint_file, positive_int
 from spsll.evaluation.noise import parse_levels
+from spsll.evaluation.skyrmion_evaluate import KIND as SKYRMION
+from spsll.evaluation.skyrmion_evaluate import noise_levels as skyrmion_noise_levels
 from spsll.models import BASELINES, MODELS
 from spsll.tracking.mlflow_run import resolve_tracking_uri
 from spsll.tracking.runs import (
@@ -83,6 +85,9 @@ def _noise_levels(cfg: DictConfig, conf: dict) -> list:
             raise EvaluationError(f"noise_ghz and noise_mz apply to the dispersion and wall models; {name} reads "
                                   "defect masks")
         return []
+    if task == SKYRMION:  # noise_mz on the inverse models' images (docs/skyrmion-models.md#evaluation)
+        direction = getattr({**MODELS, **BASELINES}[name], "direction", "")
+        return skyrmion_noise_levels(name, direction, cfg.get("noise_ghz"), cfg.get("noise_mz"))
     try:
         return parse_levels(task, cfg.get("noise_ghz"), cfg.get("noise_mz"))
     except ValueError as err:

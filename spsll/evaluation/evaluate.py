@@ -37,6 +37,8 @@ from spsll.evaluation.noise import UNITS, NoiseLevel
 from spsll.evaluation.paper_cases import PAPER_CASES_NM, case_figure
 from spsll.evaluation.scoring import Scored, batches, predict, score_inverse
 from spsll.evaluation.scoring import calibration as _calibration  # noqa: F401  (tests/models read it here)
+from spsll.evaluation.skyrmion_evaluate import KIND as SKYRMION
+from spsll.evaluation.skyrmion_evaluate import evaluate_skyrmion_model
 from spsll.models.common import InverseModelBase
 from spsll.physics.measure.domain_wall import relax_domain_walls
 from spsll.tracking import figures as F
@@ -118,13 +120,17 @@ def evaluate(cfg: dict, ckpt: Path, data_path: str, *, batch_size: int = 256, cl
     ``refine`` (inverse models): {"forward": "solver"|"surrogate", "surrogate": tfc_pinn or None,
     "prior_weight", "steps", "samples"} refines the predictions by physics (:mod:`refine`) and adds
     ``refined_*`` metrics for the same samples next to the network's. ``noise_levels`` (inverse
-    models) and ``test_data``: the module docstring.
+    models) and ``test_data``: the module docstring; for the skyrmion models (docs/skyrmion-models.md#evaluation)
+    ``noise_levels`` are the ``noise_mz`` levels (floats) of :func:`spsll.evaluation.skyrmion_evaluate.noise_levels`.
     """
     name = cfg["model"]["name"]
     model = load_model(name, ckpt)
     task = model.task  # the instance's: a baseline (ridge, knn) fits dispersions or walls
     if task in MASK_KINDS:  # the coercivity models (docs/coercivity.md#models)
         return _evaluate_mask_model(name, model, ckpt, data_path, batch_size, fig_dir, refine, test_data)
+    if task == SKYRMION:  # the skyrmion models (docs/skyrmion-models.md#evaluation)
+        return _evaluate_skyrmion_model(name, model, ckpt, data_path, batch_size, fig_dir, refine, test_data,
+                                        list(noise_levels), noise_seed)
     input_field = cfg.get("data", {}).get("input_field", "freq_refined_thz")
     dm = SPSLLDataModule(data_path, task, batch_size=batch_size, input_field=input_field)
     physics = physics_of_dataset(data_path)
@@ -174,6 +180,20 @@ def _evaluate_mask_model(name, model, ckpt, data_path, batch_size, fig_dir, refi
 
     summary = evaluate_mask_model(name, model, ckpt, data_path, batch_size=batch_size, save=save, refine=refine,
                                   test_data=test_data)
+    return summary, figs
+
+
+def _evaluate_skyrmion_model(name, model, ckpt, data_path, batch_size, fig_dir, refine, test_data, levels, seed):
+    fig_dir = fig_dir or Path(tempfile.mkdtemp(prefix="spsll_eval_"))
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    figs: list[Path] = []
+
+    def save(fig, fname):
+        figs.append(fig_dir / fname)
+        fig.savefig(figs[-1], dpi=120)
+
+    summary = evaluate_skyrmion_model(name, model, ckpt, data_path, batch_size=batch_size, save=save, refine=refine,
+                                      test_data=test_data, noise_mz=levels, noise_seed=seed)
     return summary, figs
 
 

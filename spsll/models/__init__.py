@@ -1,7 +1,8 @@
 """Neural-network models (docs/physics.md#models): a registry of the LightningModules trained by train.py.
 
-Each class has ``task`` ("dispersion", "domain_wall", or for the coercivity models of docs/coercivity.md#models
-"microstructures" and "hysteresis": the dataset kind it trains on),
+Each class has ``task`` ("dispersion", "domain_wall", for the coercivity models of docs/coercivity.md#models
+"microstructures" and "hysteresis", for the skyrmion models of docs/skyrmion-models.md "skyrmion": the dataset
+kind it trains on),
 ``monitor = "val/loss"`` and ``monitor_mode = "min"``, takes ``data_info`` (train-split statistics
 and the material constants, plain Python values) plus its hyper-parameters as keyword arguments
 (among them the ``optimizer`` and ``scheduler`` specs: :mod:`spsll.models.optimization`), and
@@ -22,6 +23,9 @@ from spsll.models.common import MONITOR, MONITOR_MODE, phi_and_T
 from spsll.models.inverse import InverseCNNModel
 from spsll.models.mask_baselines import MASK_BASELINES
 from spsll.models.mask_vae import MaskVAEModel
+from spsll.models.skyrmion_baselines import SKYRMION_BASELINES
+from spsll.models.skyrmion_forward import SkyrmionForwardModel
+from spsll.models.skyrmion_inverse import SkyrmionInverseModel
 from spsll.models.tfc_pinn import TFCPINNModel, physics_residuals
 from spsll.models.width import WidthRegressorModel
 
@@ -32,11 +36,14 @@ MODELS: dict[str, type[pl.LightningModule]] = {
     "mask_vae": MaskVAEModel,
     "anchor_regressor": AnchorRegressorModel,
     "anchor_cnn": AnchorCNNModel,
+    "skyrmion_forward": SkyrmionForwardModel,
+    "skyrmion_inverse": SkyrmionInverseModel,
 }
 # BASELINES: the closed-form baselines (ridge, knn; docs/physics.md#baselines; anchor_ridge, anchor_gp of the
-# coercivity models, docs/coercivity.md#baselines), fitted by train.py on the same splits and scored by
-# evaluate.py like the networks; not LightningModules, so kept out of MODELS.
-BASELINES = {**_BASELINES, **MASK_BASELINES}
+# coercivity models, docs/coercivity.md#baselines; skyrmion_forward_ridge, skyrmion_inverse_ridge,
+# docs/skyrmion-models.md#baselines), fitted by train.py on the same splits and scored by evaluate.py like the
+# networks; not LightningModules, so kept out of MODELS.
+BASELINES = {**_BASELINES, **MASK_BASELINES, **SKYRMION_BASELINES}
 
 
 def build_model(name: str, data_info: Mapping[str, Any], **kwargs: Any) -> pl.LightningModule:

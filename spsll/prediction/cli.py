@@ -36,6 +36,7 @@ from spsll.models import BASELINES
 from spsll.physics.measure.width import cosine_series_width
 from spsll.prediction.coercivity import COERCIVITY_MODELS, predict_anchors
 from spsll.prediction.observed import InputError, dispersion_on_grid, read_table, wall_on_grid
+from spsll.prediction.texture import SKYRMION_FORWARD_MODELS, SKYRMION_INVERSE_MODELS, predict_texture
 from spsll.tracking.mlflow_run import resolve_tracking_uri
 from spsll.tracking.registry import RegistryError, run_of_model_uri
 from spsll.tracking.runs import config_next_to, fetch_run, load_model, read_calibration
@@ -68,8 +69,12 @@ def _load(cfg: DictConfig, root: Path, out_dir: Path) -> tuple[dict, object, dic
         check_checkpoint_file(ckpt, error=InputError)
         conf = config_next_to(ckpt)
     name = conf["model"]["name"]
-    if name in COERCIVITY_MODELS:
+    if name in COERCIVITY_MODELS or name in SKYRMION_INVERSE_MODELS:
         return conf, load_model(name, ckpt), scales
+    if name in SKYRMION_FORWARD_MODELS:
+        raise InputError(f"predict reads a measured m_z image of a skyrmion and needs a skyrmion inverse model "
+                         f"({', '.join(SKYRMION_INVERSE_MODELS)}); this run is a {name}, which predicts survival and "
+                         "radius from (sigma, tau, B)")
     inverse_baseline = name in BASELINES and conf["model"].get("direction", "inverse") == "inverse"
     if name not in INVERSE_MODELS and not inverse_baseline:
         raise InputError(f"predict needs an inverse model ({', '.join(INVERSE_MODELS)}, or an inverse baseline: "
@@ -174,12 +179,19 @@ def run_predict(cfg: DictConfig) -> dict:
         torch.set_num_threads(int(cfg.threads))
     if not cfg.get("input"):
         raise InputError("give input=<file.csv>: k (rad/nm), f (THz) for inverse_cnn; x (nm), m_z for width_regressor; "
-                         "a microstructure profile x (nm), value (or a .npy with cell_nm=) for a coercivity model")
+                         "a microstructure profile x (nm), value (or a .npy with cell_nm=) for a coercivity model; an "
+                         "m_z image (.npy or a table, with cell_nm= and field_T=) for a skyrmion inverse model")
     hc = HydraConfig.get() if HydraConfig.initialized() else None
     root = Path(hc.runtime.cwd) if hc else Path.cwd()
     out_dir = Path(hc.runtime.output_dir) if hc else Path(tempfile.mkdtemp(prefix="spsll_predict_"))
     conf, model, scales = _load(cfg, root, out_dir)
-    if conf["model"]["name"] in COERCIVITY_MODELS:
+    name = conf["model"]["name"]
+    if name in SKYRMION_INVERSE_MODELS:  # docs/skyrmion-models.md#predict
+        return predict_texture(cfg, conf, model, out_dir, scales)
+    if cfg.get("field_T") is not None:
+        raise InputError(f"field_T applies to the skyrmion inverse models ({', '.join(SKYRMION_INVERSE_MODELS)}), "
+                         f"whose input is an m_z image of a skyrmion; this run is a {name}")
+    if name in COERCIVITY_MODELS:
         return predict_anchors(cfg, conf, model, out_dir)
     noise = _noise(cfg, model.task)
     steps = positive_int("refine_steps", cfg.get("refine_steps"), error=InputError)

@@ -19,8 +19,10 @@ arrays are (x, y), so the image is transposed on reading. In order:
    note, when the ratio lies within [1/``MAX_RESAMPLE``, ``MAX_RESAMPLE``]; outside it the image is
    refused (coarser data do not hold what the model reads; much finer data would be mostly
    interpolated away, so bin them first).
-5. **The crop.** ``crop_cells`` × ``crop_cells`` centred on the core's centroid (as the dataset's
-   crops), padded with the saturated background where the image is smaller, with a note.
+5. **The crop.** ``crop_cells`` × ``crop_cells`` about the core's centroid c (cell indices) exactly as the
+   dataset's crops (spsll/data/skyrmion.py): origin o = round(c − (C/2 − ½)), so the core lies within half a
+   cell of the crop's centre C/2 − ½ (the corner of the four central cells for even C); padded with the
+   saturated background where the image is smaller, with a note.
 
 Every function raises :class:`spsll.prediction.observed.InputError` with the reason and the fix.
 """
@@ -165,8 +167,9 @@ def texture_on_grid(image: np.ndarray, cell_nm: float, model_cell_nm: float, cro
     region = _texture_region(mz, [])
     w = np.where(region, -mz, 0.0)
     cx, cy = (float((w.sum(1 - ax) * np.arange(mz.shape[ax])).sum() / w.sum()) for ax in (0, 1))
-    half = crop_cells // 2
-    x0, y0 = int(round(cx)) - half, int(round(cy)) - half
+    # the dataset's origin floor(c − (C/2 − ½) + ½) (spsll.data.skyrmion.crop_origins), not round(c) − C//2,
+    # which for even C puts the core half a cell off the training crops' centre
+    x0, y0 = (int(math.floor(c - crop_cells / 2 + 1.0)) for c in (cx, cy))
     if x0 < 0 or y0 < 0 or x0 + crop_cells > mz.shape[0] or y0 + crop_cells > mz.shape[1]:
         notes.append(f"the crop of {crop_cells} cells reaches past the image: padded with the saturated background")
     mz = np.pad(mz, crop_cells, constant_values=1.0)

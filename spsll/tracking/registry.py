@@ -13,10 +13,12 @@ registered name             input (B, ·)                            output (B, 
 ``spsll_inverse_domain_wall`` m_z at each x, then the width (nm)      [σ, τ, φ, T]
 ``spsll_encoder_microstructures`` defect mask (0/1 per cell)          the VAE's latent mean
 ``spsll_forward_hysteresis``  defect mask (0/1 per cell)              the model's targets (H_K, Ms)
+``spsll_forward_skyrmion``    [σ (nm), τ (nm), B (T)]                  [survival probability, radius (nm)]
+``spsll_inverse_skyrmion``    m_z crop flattened (x, y), R (nm), B (T) [σ, τ, φ, T]
 =========================== ======================================= =====================================
 
-The mask models (docs/coercivity.md#models) state their own layout: ``serving_batch``, ``serving_output``
-and ``example_input`` methods.
+The mask models (docs/coercivity.md#models) and the skyrmion models (docs/skyrmion-models.md) state their own
+layout: ``serving_batch``, ``serving_output`` and ``example_input`` methods.
 
 ``python -m spsll.predict ... model_uri=models:/<name>/<version>`` resolves the version to the run that
 logged it (:func:`run_of_model_uri`) and predicts with that run's checkpoint and calibration.
@@ -35,7 +37,9 @@ NAMES = {("forward", "dispersion"): "spsll_forward_dispersion",
          ("inverse", "dispersion"): "spsll_inverse_dispersion",
          ("inverse", "domain_wall"): "spsll_inverse_domain_wall",
          ("encoder", "microstructures"): "spsll_encoder_microstructures",
-         ("forward", "hysteresis"): "spsll_forward_hysteresis"}
+         ("forward", "hysteresis"): "spsll_forward_hysteresis",
+         ("forward", "skyrmion"): "spsll_forward_skyrmion",
+         ("inverse", "skyrmion"): "spsll_inverse_skyrmion"}
 MODEL_URI = re.compile(r"^models:/(?P<name>[^/]+)/(?P<version>\d+|latest)$")
 
 

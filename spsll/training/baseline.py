@@ -1,12 +1,14 @@
 """What ``train.py model=ridge|knn`` does: fit a closed-form baseline (:mod:`spsll.models.baselines`,
-docs/physics.md#baselines; ``anchor_ridge|anchor_gp``: :mod:`spsll.models.mask_baselines`) on the train split,
+docs/physics.md#baselines; ``anchor_ridge|anchor_gp``: :mod:`spsll.models.mask_baselines`;
+``skyrmion_forward_ridge|skyrmion_inverse_ridge``: :mod:`spsll.models.skyrmion_baselines`) on the train split,
 choose its hyper-parameter on the validation split, and record it as an MLflow run like a network's, so that
 ``evaluate.py run_id=<run>`` scores it unchanged.
 
 The run is opened by the networks' own code (tags, flattened config as params, ``config.yaml`` and the
 other files it records); a baseline then logs the networks' metric names (``val/mae_sigma_nm``,
 ``val/mae_tau_nm``, ``val/mae_phi``, ``val/mae_T_nm`` inverse; ``val/mae_thz``, ``val/max_mae_k_thz``
-forward; ``val/mae_<target>`` and ``val/mae_standardised`` for the coercivity baselines; the same under
+forward; ``val/mae_<target>`` and ``val/mae_standardised`` for the coercivity baselines; ``val/brier``,
+``val/ece``, ``val/accuracy``, ``val/radius_rel_mae`` ... for the skyrmion forward baseline; the same under
 ``train/``) and the fitted model as ``checkpoints/best.ckpt``, and besides: the
 chosen hyper-parameter as ``selected.<name>`` params, ``fit_seconds``, and ``selection.json`` (every
 candidate's validation score). The run ends FINISHED, or FAILED when anything after its creation
@@ -31,6 +33,7 @@ from torch.utils.data import DataLoader
 from spsll.data.datamodule import SPSLLDataModule
 from spsll.models.baselines import Baseline, build_baseline
 from spsll.models.mask_baselines import MASK_BASELINES, build_mask_baseline
+from spsll.models.skyrmion_baselines import SKYRMION_BASELINES, build_skyrmion_baseline
 from spsll.tracking import mlflow_run
 from spsll.training import mask_tasks
 from spsll.training.config_checks import baseline_kwargs, validate_baseline_config
@@ -113,6 +116,9 @@ def run_baseline(cfg: DictConfig, prepare_dataset: Callable[[DictConfig, str], P
     if name in MASK_BASELINES:  # the coercivity baselines (docs/coercivity.md#baselines)
         dm = mask_tasks.datamodule(cfg, path, kind)
         model = build_mask_baseline(name, dm.data_info, **kwargs)
+    elif name in SKYRMION_BASELINES:  # docs/skyrmion-models.md#baselines: the model's rows (all, or survivors)
+        dm = mask_tasks.datamodule(cfg, path, kind)
+        model = build_skyrmion_baseline(name, dm.data_info, **kwargs)
     else:
         dm = SPSLLDataModule(path, kind, batch_size=int(cfg.data.batch_size), input_field=str(cfg.data.input_field),
                              in_memory=True, seed=int(cfg.seed))

@@ -20,6 +20,8 @@ from spsll.models.common import INPUT_NORMS
 from spsll.models.mask_baselines import MASK_BASELINES
 from spsll.models.mask_baselines import check_hyperparameters as check_mask_hyperparameters
 from spsll.models.optimization import LEGACY_KEYS, arguments, import_target
+from spsll.models.skyrmion_baselines import SKYRMION_BASELINES
+from spsll.models.skyrmion_baselines import check_hyperparameters as check_skyrmion_hyperparameters
 from spsll.models.uncertainty import UNCERTAINTIES
 
 NOT_MODEL_KWARGS = ("name",)  # the registry key; every other key of the model group is a constructor argument
@@ -153,7 +155,8 @@ def validate_baseline_config(cfg: DictConfig) -> None:
     for key, minimum in (("seed", 0), ("dataset_seed", 0), ("data.batch_size", 1), ("data.num_workers", 0)):
         _int(cfg, key, minimum)
     name = str(cfg.model.get("name"))
-    check = check_mask_hyperparameters if name in MASK_BASELINES else check_hyperparameters
+    check = check_mask_hyperparameters if name in MASK_BASELINES else \
+        check_skyrmion_hyperparameters if name in SKYRMION_BASELINES else check_hyperparameters
     check(name, str(cfg.dataset.get("kind")), baseline_kwargs(cfg), "model.")
     if cfg.logger.get("name") not in ("mlflow", "none"):
         raise ValueError(f"logger.name must be mlflow or none, got {cfg.logger.get('name')!r}")

@@ -22,12 +22,16 @@ from spsll.models.mask_vae import NAME as VAE
 from spsll.models.mask_vae import MaskEncoderError, encode_masks, load_mask_vae
 from spsll.tracking.mlflow_run import resolve_tracking_uri
 from spsll.tracking.runs import RunError, fetch_run
+from spsll.training import skyrmion_tasks
 
 RUN_ID = re.compile(r"^(?:runs:/)?(?P<id>[0-9a-f]{32})/?$")
 
 
 def datamodule(cfg: DictConfig, path: Path, kind: str):
-    """The training DataModule of ``kind``: :class:`MaskDataModule` for the mask kinds, else the networks'."""
+    """The training DataModule of ``kind``: :class:`MaskDataModule` for the mask kinds, the skyrmion models' rows
+    for skyrmions (spsll/training/skyrmion_tasks.py), else the networks'."""
+    if kind == skyrmion_tasks.KIND:
+        return skyrmion_tasks.datamodule(cfg, path)
     if kind in MASK_KINDS:
         return MaskDataModule(path, kind, batch_size=int(cfg.data.batch_size), num_workers=int(cfg.data.num_workers),
                               in_memory=bool(cfg.data.get("in_memory", True)), seed=int(cfg.seed))

@@ -3,6 +3,7 @@ flip and the resampling; every kind of bad image is refused with the reason (sps
 
 import numpy as np
 import pytest
+import torch
 
 from spsll.prediction.observed import InputError
 from spsll.prediction.texture_image import read_image, texture_on_grid
@@ -74,3 +75,18 @@ def test_images_are_read_from_csv_and_npy(tmp_path):
                           ("cube.npy", "2D grid"), ("missing.csv", "no image file")):
         with pytest.raises(InputError, match=message):
             read_image(tmp_path / name)
+
+
+@pytest.mark.parametrize("crop", [24, 25])
+def test_the_crop_is_the_datasets_crop_about_the_same_core(crop):
+    """The user's crop of a texture equals the dataset's (spsll/data/skyrmion.py: origin round(c − (C/2 − ½))) for a
+    core off the grid's cell centres, even and odd C."""
+    from spsll.data.skyrmion import crop_origins, periodic_crop
+    from spsll.physics.measure.texture import core_centre
+
+    im = skyrmion_image(shape=(60, 64), centre_nm=(11.3, 13.8), cell_nm=0.5, radius_nm=3.0)  # rows y, columns x
+    t = texture_on_grid(im, 0.5, 0.5, crop)
+    mz = np.clip(im.T, -1.0, 1.0)  # (x, y) as the dataset stores it
+    core = np.array([core_centre(torch.from_numpy(mz))])
+    expected = periodic_crop(mz[None], crop_origins(core, mz.shape[0], crop), crop)[0].astype(np.float32)
+    np.testing.assert_array_equal(t.mz, expected)

@@ -116,3 +116,9 @@ def run_jobs(jobs: list[Job], parallel: int, echo: Callable[[str], None] = print
 
 def read_marker(job: Job) -> dict:
     return json.loads(job.marker.read_text())
+
+
+def run_record(run_dir: Path) -> dict:
+    """The MLflow run a training wrote (train.py's ``mlflow_run.json`` in its output directory)."""
+    rec = json.loads((Path(run_dir) / "mlflow_run.json").read_text())
+    return {"run_id": rec["run_id"], "run_dir": str(run_dir)}

@@ -4,7 +4,9 @@ evaluations of each run (the test split with noise; each other model's data).
 Entry ids name the directories: ``<work_dir>/train/<id>/seed<s>`` holds the Hydra run directory of the
 training (its ``mlflow_run.json`` gives the run id), ``<work_dir>/eval/<id>/seed<s>[_<solver>].json``
 the evaluation summaries, ``<work_dir>/markers/`` the markers of finished jobs. An entry reads the data
-of its ``data`` kind (:mod:`.kinds`; default: the chain dataset of its task).
+of its ``data`` kind (:mod:`.kinds`; default: the chain dataset of its task). The coercivity part
+(``coercivity:``), whose jobs depend on each other across entries, is planned by :mod:`.coercivity_plan` on
+the same paths.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from spsll.studies.results.jobs import Job
+from spsll.studies.results.coercivity_plan import is_part_entry, part_names
+from spsll.studies.results.jobs import Job, run_record
 from spsll.studies.results.kinds import cross_models, cross_path, data_kinds
 
 TASKS = {"forward": "dispersion", "inverse_dispersion": "dispersion", "inverse_domain_wall": "domain_wall"}
@@ -69,9 +72,11 @@ class Entry:
 
 
 def entries_of(cfg, *, selected: bool = True) -> list[Entry]:
-    """The entries of the config (``selected``: only those ``only`` names, by id or by data kind, when given)."""
-    entries = [Entry.from_config(dict(d)) for d in cfg.entries]
-    ids = [e.id for e in entries]
+    """The entries of the config (``selected``: only those ``only`` names, by id or by data kind, when given),
+    without those of the coercivity part (``task: coercivity``: :mod:`.coercivity_plan` plans them; ``only``
+    may name them)."""
+    entries = [Entry.from_config(dict(d)) for d in cfg.entries if not is_part_entry(d)]
+    ids = [str(d.get("id")) for d in cfg.entries]
     if len(set(ids)) != len(ids):
         raise ValueError(f"results entry ids must be unique, got {ids}")
     kinds = [str(k) for k in cfg.datasets]
@@ -79,9 +84,11 @@ def entries_of(cfg, *, selected: bool = True) -> list[Entry]:
         raise ValueError(f"results entry ids {sorted(set(ids) & set(kinds))} are also datasets kinds: `only` could "
                          "not tell them apart")
     only = [str(o) for o in cfg.get("only") or []]
-    unknown = [o for o in only if o not in ids and o not in kinds]
+    part = part_names(cfg)  # the coercivity part's (spsll/studies/results/coercivity_plan.py): its own jobs
+    unknown = [o for o in only if o not in ids and o not in kinds and o not in part]
     if unknown:
-        raise ValueError(f"only: unknown entry ids or data kinds {unknown}; entries: {ids}; kinds: {kinds}")
+        raise ValueError(f"only: unknown entry ids or data kinds {unknown}; entries: {ids}; kinds: {kinds}"
+                         + (f"; coercivity: {part}" if part else ""))
     return [e for e in entries if not selected or not only or e.id in only or e.data in only]
 
 
@@ -163,7 +170,7 @@ class Plan:
                         "threads=1", f"logger.tracking_uri={self.uri}", "trainer.enable_progress_bar=false",
                         f"hydra.run.dir={d}"]
                 jobs.append(self._job(f"train/{e.id}/seed{s}", argv, after=[f"generate/{e.data}"],
-                                      result=lambda d=d: _run_record(d)))
+                                      result=lambda d=d: run_record(d)))
         return jobs
 
     def run_id(self, e: Entry, seed: int) -> str:
@@ -201,12 +208,6 @@ class Plan:
 
     def all_jobs(self) -> list[Job]:
         return self.generate_jobs() + self.train_jobs() + self.eval_jobs()
-
-
-def _run_record(run_dir: Path) -> dict:
-    """The MLflow run a training wrote (train.py's ``mlflow_run.json`` in its output directory)."""
-    rec = json.loads((run_dir / "mlflow_run.json").read_text())
-    return {"run_id": rec["run_id"], "run_dir": str(run_dir)}
 
 
 def test_points(path: str | Path) -> np.ndarray:

@@ -1,6 +1,7 @@
 """RESULTS.md from results.json: the targets, one table per task, the noisy and cross-model rows, the
-films (:mod:`.films`) and the run ids (the prose is ``spsll/studies/templates/results.md``). The chain
-tables hold the chain entries only; film entries have their own section."""
+films (:mod:`.films`), the coercivity part (:mod:`.coercivity_report`) and the run ids (the prose is
+``spsll/studies/templates/results.md``). The chain tables hold the chain entries only; film and coercivity
+entries have their own sections."""
 
 from __future__ import annotations
 
@@ -167,13 +168,15 @@ def provenance(meta: dict) -> str:
 
 
 def render(data: dict, out: str | Path) -> Path:
+    from spsll.studies.results.coercivity_report import coercivity_section
     from spsll.studies.results.films import films_section
 
     results, meta = data["results"], data["meta"]
-    films = films_section(results)
+    # the optional sections (films, coercivity) go where the template's films_section field stands
+    optional = [films_section(results), coercivity_section(results, data.get("coercivity"), out)]
     text = fill(template_sections("results.md")["report"], {
         "meta": meta, "provenance": provenance(meta), "time": time_statement(meta),
-        "films_section": f"\n{films}\n" if films else "", "targets_table": targets_table(results),
+        "films_section": "".join(f"\n{s}\n" for s in optional if s), "targets_table": targets_table(results),
         "forward_table": forward_table(results),
         "inverse_dispersion_table": inverse_table(results, "inverse_dispersion"),
         "inverse_domain_wall_table": inverse_table(results, "inverse_domain_wall"),

@@ -14,11 +14,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from spsll.data.hdf5 import git_commit
 from spsll.studies.common import CONF, ROOT, command_line, read_json, set_threads, write_json
+from spsll.studies.results.coercivity_collect import collect_part
+from spsll.studies.results.coercivity_plan import CoercivityPlan
 from spsll.studies.results.collect import collect, write_csv
 from spsll.studies.results.jobs import run_jobs
 from spsll.studies.results.plan import Plan
 from spsll.studies.results.report import render
-from spsll.tracking.mlflow_run import resolve_tracking_uri
+from spsll.tracking.mlflow_run import ensure_experiment, resolve_tracking_uri
 
 MODULE = "spsll.studies.results"
 
@@ -46,14 +48,19 @@ def run_study(cfg: DictConfig, command: str | None = None, echo=print) -> Path:
         raise ValueError(f"jobs must be an integer >= 1, got {cfg.jobs!r}")
     uri = resolve_tracking_uri(cfg.get("tracking_uri"), ROOT)
     plan = Plan(cfg, uri)
-    jobs_list = plan.all_jobs()
+    part = CoercivityPlan(plan)  # the coercivity part: its own jobs, depending on each other across entries
+    jobs_list = plan.all_jobs() + part.jobs()
     digest = _config_digest(cfg)
     previous = read_json(json_path)["meta"] if json_path.exists() else {}
     ledger = _WallLedger(Path(cfg.work_dir) / "wall_seconds.json", digest,
                          untimed_work=any(j.done for j in jobs_list),
                          recorded=float(previous.get("seconds", 0.0)) if previous.get("config") == digest else 0.0)
+    if any(not j.done for j in jobs_list):  # the store and experiment exist before two jobs race to create them
+        ensure_experiment(uri, str(OmegaConf.load(CONF / "logger" / "mlflow.yaml").experiment_name))
     seconds = run_jobs(jobs_list, jobs, ledger.wrap(echo))
     results = collect(plan)
+    part_results, part_record = collect_part(part)
+    results.update(part_results)
     elapsed = ledger.update()
     job_seconds = sum(_marker_seconds(j.marker) for j in jobs_list)
     # `only` changes what runs now, not what the numbers are: the plain command reproduces every one of them
@@ -71,9 +78,10 @@ def run_study(cfg: DictConfig, command: str | None = None, echo=print) -> Path:
     elif seconds and previous.get("commit") and _reused(results, seconds):
         # some numbers are from trainings an earlier invocation (its code) finished: say which code made those
         meta["earlier"] = previous.get("earlier") or {"commit": previous["commit"], "date": previous.get("date")}
-    write_json(json_path, {"meta": meta, "results": results})
+    data = {"meta": meta, "results": results, **({"coercivity": part_record} if part_record else {})}
+    write_json(json_path, data)
     write_csv(results, json_path.with_suffix(".csv"))
-    path = render({"meta": meta, "results": results}, cfg.out)
+    path = render(data, cfg.out)
     echo(f"wrote {path}, {json_path} ({elapsed / 60:.1f} min)")
     return path
 

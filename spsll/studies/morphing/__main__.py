@@ -1,0 +1,4 @@
+from spsll.studies.morphing.study import main
+
+if __name__ == "__main__":
+    main()

@@ -168,6 +168,7 @@ def log_artifact(logger: MLFlowLogger, path, artifact_path: str | None = None) -
     logger.experiment.log_artifact(logger.run_id, str(path), artifact_path)
 
 
+INPUT_ATTEMPTS = 5  # log_inputs retries when parallel jobs insert the same dataset at once
 DATASET_DIGEST_CHARS = 32  # MLflow stores a dataset digest in at most 36 characters: SHA-256's first 32 hex
 
 
@@ -185,7 +186,16 @@ def log_dataset_input(logger: MLFlowLogger, path: Path, sha256: str, kind: str, 
     tags = [InputTag(MLFLOW_DATASET_CONTEXT, "training"), InputTag("kind", kind), InputTag("sha256", sha256)]
     if data_sha256:
         tags.append(InputTag("data_sha256", data_sha256))
-    logger.experiment.log_inputs(logger.run_id, datasets=[DatasetInput(dataset, tags)])
+    for attempt in range(INPUT_ATTEMPTS):
+        try:
+            logger.experiment.log_inputs(logger.run_id, datasets=[DatasetInput(dataset, tags)])
+            return
+        except Exception as err:
+            # Parallel jobs of a sweep logging the same new dataset race on its row in a SQL store (one
+            # insert loses on the unique constraint); the dataset then exists, and a retry links it to the run.
+            if attempt == INPUT_ATTEMPTS - 1 or not any(s in str(err) for s in ("IntegrityError", "UNIQUE constraint")):
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def end_run(logger: MLFlowLogger, ok: bool) -> None:

@@ -17,8 +17,9 @@ SMALL = {
 }
 KEYS = {"inverse_cnn": INVERSE_KEYS, "tfc_pinn": TFC_KEYS, "width_regressor": WIDTH_KEYS}
 TASK = {"inverse_cnn": "dispersion", "tfc_pinn": "dispersion", "width_regressor": "domain_wall",
-        "mask_vae": "microstructures", "anchor_regressor": "hysteresis", "anchor_cnn": "hysteresis"}  # the mask
-# models have their own tests (tests/models/test_mask_models.py); SMALL lists the models of this file
+        "mask_vae": "microstructures", "anchor_regressor": "hysteresis", "anchor_cnn": "hysteresis",
+        "skyrmion_forward": "skyrmion", "skyrmion_inverse": "skyrmion"}  # the mask and skyrmion models have
+# their own tests (tests/models/test_mask_models.py, test_skyrmion_models.py); SMALL lists the models of this file
 
 INVERSE_METRICS = ["loss", "mae_sigma_nm", "mae_tau_nm", "mae_phi", "mae_T_nm"]
 TFC_METRICS = ["loss", "loss_data", "loss_physics", "residual_symmetry", "residual_boundary",

@@ -175,7 +175,10 @@ def _film_results():
             "sigma_nm": [5.0, 50.0], "tau_nm": [0.0, 1.75], "n_cells": 256, "realisations": None,
             "box_cells": [256, 256], "box_nm": [86.784, 86.784],
             "cross": {"rtn_ensemble": {"shared_with": "dispersion_2d", "max_samples": 40, "n_samples": 40,
-                                       "realisations": 3, "path": "data/dispersion_2d_rtn_ensemble_test.h5"}}}
+                                       "realisations": 3, "path": "data/dispersion_2d_rtn_ensemble_test.h5",
+                                       "constant_answers": {
+                                           "train_mean": {"sigma_nm": 9.5, "tau_nm": 0.5, "phi": 0.01, "T_nm": 0.4},
+                                           "no_defects": {"tau_nm": 0.8, "phi": 0.02, "T_nm": 0.7}}}}}
     net = {f"{p}mae_{q}": agg(1.0 + i, 1.1 + i, 1.2 + i) for i, p in enumerate(
         ("test/", "test/noise10ghz_", "test_rtn_ensemble/")) for q in ("sigma_nm", "tau_nm", "phi", "T_nm")}
     ridge = {k: agg(v["mean"] * 2) for k, v in net.items()}
@@ -204,8 +207,11 @@ def test_films_section_with_film_numbers(tmp_path):
     """Film entries get their own section (box, solver, ranges, split, the capped explicit-defect data,
     mean ± std over seeds, the ridge next to the network); the chain sections are unchanged by them."""
     from spsll.studies.results.report import render
+    from spsll.studies.results.tables import is_film
 
     data = json.loads((ROOT / "docs" / "results" / "results.json").read_text())
+    data["results"] = {k: e for k, e in data["results"].items() if not is_film(e) and e["task"] != "coercivity"}
+    data.pop("coercivity", None)  # the chains' sections alone
     chain = render(copy.deepcopy(data), tmp_path / "chain.md").read_text()
     data["results"].update(_film_results())
     text = render(data, tmp_path / "films.md").read_text()
@@ -223,6 +229,40 @@ def test_films_section_with_film_numbers(tmp_path):
     assert rows[0].startswith("| film net | test split, spsll, noiseless | 1.1 ± 0.1 / ") and rows[0].endswith(" 3 |")
     assert rows[1].startswith("| film ridge | test split, spsll, noiseless | 2.2 / ")  # next to its network
     assert "10 GHz noise" in rows[2] and "explicit defects: rtn_ensemble, 40 points, R = 3" in rows[4]
+    constant = [line for line in films.splitlines() if line.startswith("| constant")]
+    assert constant == [  # only where recorded: here the explicit-defect points, after their models
+        "| constant: the training split's mean (σ, τ) | explicit defects: rtn_ensemble, 40 points, R = 3 "
+        "| 9.5 / 0.5 / 0.01 / 0.4 | – | – | – |",
+        "| constant: no defects (τ = 0; σ not scored) | explicit defects: rtn_ensemble, 40 points, R = 3 "
+        "| – / 0.8 / 0.02 / 0.7 | – | – | – |"]
+    assert films.index(rows[5]) < films.index(constant[0])
+
+
+def test_constant_answers_score_what_ignoring_the_data_scores(tmp_path):
+    """The training mean and "no defects" answers, scored by hand on a file with a known split."""
+    import h5py
+
+    from spsll.studies.results.collect import _train_mean, constant_answers
+
+    sigma = np.array([10.0, 30.0, 20.0, 40.0, 5.0])
+    tau = np.array([1.0, 3.0, 2.0, 0.0, 1.0])
+    split = np.array([0, 0, 1, 2, 2])
+    with h5py.File(tmp_path / "d.h5", "w") as f:
+        f["sigma_nm"], f["tau_nm"], f["split"] = sigma, tau, split
+    mean = _train_mean(tmp_path / "d.h5")
+    np.testing.assert_allclose(mean, [20.0, 2.0])  # the train rows only, not validation or test
+    got = constant_answers(tmp_path / "d.h5", mean)
+    phi = sigma[3:] / (sigma[3:] + tau[3:])
+    T = sigma[3:] * tau[3:] / (sigma[3:] + tau[3:])
+    np.testing.assert_allclose(got["train_mean"]["sigma_nm"], np.mean([20.0, 15.0]))
+    np.testing.assert_allclose(got["train_mean"]["tau_nm"], np.mean([2.0, 1.0]))
+    np.testing.assert_allclose(got["train_mean"]["phi"], np.abs(20 / 22 - phi).mean(), rtol=1e-6)
+    np.testing.assert_allclose(got["train_mean"]["T_nm"], np.abs(40 / 22 - T).mean(), rtol=1e-6)
+    np.testing.assert_allclose(got["no_defects"]["tau_nm"], 0.5)
+    np.testing.assert_allclose(got["no_defects"]["phi"], (1 - phi).mean(), rtol=1e-6)
+    np.testing.assert_allclose(got["no_defects"]["T_nm"], T.mean(), rtol=1e-6)
+    assert "sigma_nm" not in got["no_defects"]
+    assert _train_mean(tmp_path / "missing.h5") is None
 
 
 def test_provenance_names_the_earlier_invocation():

@@ -6,7 +6,8 @@ noisy rows ``test/noise<level>_...``, the other models' data ``test_<solver>/...
 mean, standard deviation and count of each metric over its seeds (a metric missing from one seed is
 reported from those that have it, with its count). Per entry also its data kind and what the report
 states with film results: the file's box, solver, ranges and split, and for each other model's data how
-many test points were re-simulated, with how many realisations (:func:`dataset_info`).
+many test points were re-simulated, with how many realisations, and the MAE of two answers that ignore
+the data on each of those test sets (:func:`constant_answers`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import h5py
 import numpy as np
 import yaml
 
+from spsll.evaluation.metrics import inverse_metrics, phi_T
 from spsll.studies.results.plan import Entry, Plan, seeds_of
 
 
@@ -88,14 +90,43 @@ def dataset_info(plan: Plan, key: str) -> dict:
     dk = plan.kinds[key]
     info = {"group": dk.group, "path": dk.path, "solver": dk.solver or "spsll", "kind": dk.kind, "n_rows": dk.n_rows}
     info.update(_file_info(dk.path))
+    train_mean = _train_mean(dk.path)
+    if train_mean is not None:
+        info["constant_answers"] = {"test": constant_answers(dk.path, train_mean)}
     cross = plan.cross.get(key)
     if cross is not None:
         info["cross"] = {}
         for solver in cross.solvers:
+            path = plan.cross_path(key, solver)
             c = {"shared_with": cross.shared_with, "max_samples": cross.max_samples,
-                 "path": plan.cross_path(key, solver).as_posix(), **_file_info(plan.cross_path(key, solver))}
+                 "path": path.as_posix(), **_file_info(path)}
+            if train_mean is not None and path.is_file():
+                c["constant_answers"] = constant_answers(path, train_mean)
             info["cross"][solver] = c
     return info
+
+
+def _train_mean(path) -> np.ndarray | None:
+    """The training split's mean [σ, τ] (nm) of a dataset file; None when it is not there (yet)."""
+    if not Path(path).is_file():
+        return None
+    with h5py.File(path, "r") as f:
+        train = f["split"][:] == 0
+        return np.array([f["sigma_nm"][:][train].mean(), f["tau_nm"][:][train].mean()])
+
+
+def constant_answers(path, train_mean_nm: np.ndarray) -> dict[str, dict[str, float]]:
+    """MAE on the test split of ``path`` of two answers that ignore the measurement: the training split's
+    mean (σ, τ) for every sample, and "no defects" (τ = 0: φ = 1, T = 0; σ is then meaningless and not
+    scored). A model that does no better than these has learnt nothing it can use on that data."""
+    with h5py.File(path, "r") as f:
+        test = f["split"][:] == 2
+        true = np.stack([f["sigma_nm"][:][test], f["tau_nm"][:][test]], axis=1)
+    mean = inverse_metrics(np.broadcast_to(train_mean_nm, true.shape).copy(), true)
+    true_phi, true_T = phi_T(true)
+    return {"train_mean": {q: mean[f"mae_{q}"] for q in ("sigma_nm", "tau_nm", "phi", "T_nm")},
+            "no_defects": {"tau_nm": float(np.abs(true[:, 1]).mean()), "phi": float(np.abs(1 - true_phi).mean()),
+                           "T_nm": float(np.abs(true_T).mean())}}
 
 
 def _file_info(path) -> dict:

@@ -1,6 +1,7 @@
 """The "Films (2D)" section of RESULTS.md: per film data kind, its box, solver, ranges and split, then
 every model on the test split (noiseless and with each noise level) and on the explicit-defect
-re-simulation of the test points, the ridge baseline next to each network.
+re-simulation of the test points, the ridge baseline next to each network and, on each test set, two
+answers that ignore the data (the training mean; no defects).
 
 An entry is a film result when the rows of its data (``dataset.n_rows``) exceed 1
 (:func:`.report.is_film`); results without that record (written before films were added) are chains.
@@ -55,6 +56,20 @@ def _row(results, eid, prefix: str, what: str, walls: bool) -> list[str]:
     return row + [str(len(e["runs"]))]
 
 
+CONSTANT_LABELS = {"train_mean": "constant: the training split's mean (σ, τ)",
+                   "no_defects": "constant: no defects (τ = 0; σ not scored)"}
+
+
+def _constant_rows(answers: dict | None, what: str, walls: bool) -> list[list[str]]:
+    """Rows of the answers that ignore the data (:func:`.collect.constant_answers`), when recorded."""
+    rows = []
+    for name, label in CONSTANT_LABELS.items() if answers else ():
+        mae = answers[name]
+        row = [label, what, " / ".join(f"{mae[q]:.3g}" if q in mae else "–" for q, _ in INVERSE_Q), "–", "–"]
+        rows.append(row + (["– / –"] if walls else []) + ["–"])
+    return rows
+
+
 def _level(label: str) -> str:
     return label.replace("noise", "").replace("p", ".").replace("ghz", " GHz").replace("mz", " m_z")
 
@@ -67,7 +82,9 @@ def kind_table(results: dict, eids: list[str], info: dict) -> str:
     levels = sorted({g.group(1) for m in metrics for k in m if (g := NOISE_KEY.match(k))},
                     key=lambda s: float(re.sub(r"[a-z]", "", s.replace("p", ".")) or 0))
     solvers = sorted({g.group(1) for m in metrics for k in m if (g := CROSS_KEY.match(k))})
-    rows = [_row(results, eid, "test/", f"test split, {info['solver']}, noiseless", walls) for eid in eids]
+    what = f"test split, {info['solver']}, noiseless"
+    rows = [_row(results, eid, "test/", what, walls) for eid in eids]
+    rows += _constant_rows((info.get("constant_answers") or {}).get("test"), what, walls)
     for lab in levels:
         rows += [_row(results, eid, f"test/{lab}_", f"test split, {info['solver']}, {_level(lab)} noise", walls)
                  for eid in eids]
@@ -75,7 +92,9 @@ def kind_table(results: dict, eids: list[str], info: dict) -> str:
         c = (info.get("cross") or {}).get(solver) or {}
         n = f", {c['n_samples']} points" if "n_samples" in c else ""
         r = f", R = {c['realisations']}" if c.get("realisations") else ""
-        rows += [_row(results, eid, f"test_{solver}/", f"explicit defects: {solver}{n}{r}", walls) for eid in eids]
+        what = f"explicit defects: {solver}{n}{r}"
+        rows += [_row(results, eid, f"test_{solver}/", what, walls) for eid in eids]
+        rows += _constant_rows(c.get("constant_answers"), what, walls)
     if not any(results[eid]["runs"] for eid in eids):
         return "(no runs of this kind in the study yet)"
     header = ["model", "test data", "MAE σ / τ / φ / T", "network φ coverage", "flagged"]

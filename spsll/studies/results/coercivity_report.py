@@ -92,7 +92,10 @@ def morphing_text(part: dict, out: str | Path) -> str:
     sections = template_sections("results.md")
     if not m or "summary" not in m:
         return sections["coercivity_no_morphing"]
-    link = Path(os.path.relpath(Path(m["report"]).resolve(), Path(out).resolve().parent)).as_posix()
+    # a relative report path is the repository's (as every other link of the report); an absolute one is linked
+    # from where the report is written
+    report = Path(m["report"])
+    link = (Path(os.path.relpath(report, Path(out).resolve().parent)) if report.is_absolute() else report).as_posix()
     rows = []
     for t, row in m["summary"]["targets"].items():
         reg, gp = row.get("regressor") or {}, row.get("gp") or {}

@@ -22,9 +22,10 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 import yaml
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import Dataset
 
 from spsll.data.hdf5 import DatasetError
+from spsll.data.loaders import NoHandlePickle, SplitLoaders
 from spsll.data.reader import open_dataset
 from spsll.physics.material import Material
 
@@ -32,7 +33,7 @@ SPLITS = {"train": 0, "val": 1, "test": 2}
 INPUT_FIELDS = ("freq_refined_thz", "freq_thz")
 
 
-class H5Samples(Dataset):
+class H5Samples(NoHandlePickle, Dataset):
     """Samples ``indices`` of one HDF5 file through a per-process handle opened on first use.
 
     With ``in_memory`` (the default) the first access reads this split's rows once (the paper-size
@@ -81,14 +82,8 @@ class H5Samples(Dataset):
                 "width_nm": torch.tensor(float(src["width_nm"][j]), dtype=torch.float32), "params": params,
                 "index": index}
 
-    def __getstate__(self):  # never pickle an open handle (or a cache) into a worker
-        state = dict(self.__dict__)
-        state["_file"] = None
-        state["_cache"] = None
-        return state
 
-
-class SPSLLDataModule(pl.LightningDataModule):
+class SPSLLDataModule(SplitLoaders, pl.LightningDataModule):
     def __init__(self, path: str, kind: str, batch_size: int = 64, num_workers: int = 0,
                  input_field: str = "freq_refined_thz", pin_memory: bool = False, in_memory: bool = True,
                  seed: int = 0):
@@ -141,27 +136,3 @@ class SPSLLDataModule(pl.LightningDataModule):
     def dataset(self, split: str) -> H5Samples:
         return H5Samples(self.path, self.kind, self.indices[split], self.input_field, self.in_memory)
 
-    def _ranks(self) -> tuple[int, int]:
-        trainer = getattr(self, "trainer", None)
-        return (int(trainer.world_size), int(trainer.global_rank)) if trainer is not None else (1, 0)
-
-    def _loader(self, split, shuffle):
-        if len(self.indices[split]) == 0:
-            raise DatasetError(f"{self.path}: the {split} split is empty")
-        ds = self.dataset(split)
-        sampler = None
-        if shuffle:  # Lightning calls sampler.set_epoch(epoch) before each epoch
-            world, rank = self._ranks()
-            sampler = DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=self.seed)
-        return DataLoader(ds, batch_size=self.batch_size, sampler=sampler, shuffle=False,
-                          num_workers=self.num_workers, pin_memory=self.pin_memory,
-                          persistent_workers=self.num_workers > 0)
-
-    def train_dataloader(self):
-        return self._loader("train", True)
-
-    def val_dataloader(self):
-        return self._loader("val", False)
-
-    def test_dataloader(self):
-        return self._loader("test", False)

@@ -26,9 +26,10 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 import yaml
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import Dataset
 
 from spsll.data.hdf5 import MASK_KINDS, DatasetError
+from spsll.data.loaders import NoHandlePickle, SplitLoaders
 from spsll.data.microstructures import FEATURES
 from spsll.data.reader import open_dataset
 from spsll.physics.hysteresis import H_ANCHORS_M, M_ANCHORS_HK
@@ -41,7 +42,7 @@ _LABELS = ("M_over_Ms", "H_at_levels_HK", "M_over_Ms_at_fields", "coercivity_HK"
            "reversal_mode", "converged")
 
 
-class MaskSamples(Dataset):
+class MaskSamples(NoHandlePickle, Dataset):
     """The rows ``indices`` of a microstructure or hysteresis file; ``in_memory`` reads them once."""
 
     def __init__(self, path: str, kind: str, indices, in_memory: bool = True):
@@ -85,14 +86,8 @@ class MaskSamples(Dataset):
                        converged=torch.tensor(bool(src["converged"][j])))
         return out
 
-    def __getstate__(self):  # never pickle an open handle (or a cache) into a worker
-        state = dict(self.__dict__)
-        state["_file"] = None
-        state["_cache"] = None
-        return state
 
-
-class MaskDataModule(pl.LightningDataModule):
+class MaskDataModule(SplitLoaders, pl.LightningDataModule):
     """Train/val/test loaders of a ``hysteresis`` or ``microstructures`` file (the stored split)."""
 
     def __init__(self, path: str, kind: str, batch_size: int = 64, num_workers: int = 0, in_memory: bool = True,
@@ -139,23 +134,3 @@ class MaskDataModule(pl.LightningDataModule):
     def dataset(self, split: str) -> MaskSamples:
         return MaskSamples(self.path, self.kind, self.indices[split], self.in_memory)
 
-    def _loader(self, split, shuffle):
-        if len(self.indices[split]) == 0:
-            raise DatasetError(f"{self.path}: the {split} split is empty")
-        ds = self.dataset(split)
-        sampler = None
-        if shuffle:  # as SPSLLDataModule: the same global batches for every world size
-            trainer = getattr(self, "trainer", None)
-            world, rank = (int(trainer.world_size), int(trainer.global_rank)) if trainer is not None else (1, 0)
-            sampler = DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=self.seed)
-        return DataLoader(ds, batch_size=self.batch_size, sampler=sampler, shuffle=False, num_workers=self.num_workers,
-                          pin_memory=self.pin_memory, persistent_workers=self.num_workers > 0)
-
-    def train_dataloader(self):
-        return self._loader("train", True)
-
-    def val_dataloader(self):
-        return self._loader("val", False)
-
-    def test_dataloader(self):
-        return self._loader("test", False)

@@ -28,9 +28,10 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 import yaml
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import Dataset
 
 from spsll.data.hdf5 import DatasetError
+from spsll.data.loaders import NoHandlePickle, SplitLoaders
 from spsll.data.reader import open_dataset
 from spsll.units import correlation_length, material_fraction
 
@@ -39,7 +40,7 @@ KIND = "skyrmion"
 ROWS = ("all", "survivors")
 
 
-class SkyrmionSamples(Dataset):
+class SkyrmionSamples(NoHandlePickle, Dataset):
     """The rows ``indices`` of a skyrmion file; ``in_memory`` reads them once."""
 
     def __init__(self, path: str, indices, in_memory: bool = True):
@@ -79,14 +80,8 @@ class SkyrmionSamples(Dataset):
             out["mask"] = torch.as_tensor(np.asarray(src["defect_mask"][j], dtype=np.float32))[None]
         return out
 
-    def __getstate__(self):  # never pickle an open handle (or a cache) into a worker
-        state = dict(self.__dict__)
-        state["_file"] = None
-        state["_cache"] = None
-        return state
 
-
-class SkyrmionDataModule(pl.LightningDataModule):
+class SkyrmionDataModule(SplitLoaders, pl.LightningDataModule):
     """Train/val/test loaders of a ``skyrmion`` file (the stored split; ``rows``: all, or the survivors)."""
 
     def __init__(self, path: str, batch_size: int = 64, num_workers: int = 0, in_memory: bool = True,
@@ -140,23 +135,3 @@ class SkyrmionDataModule(pl.LightningDataModule):
     def dataset(self, split: str) -> SkyrmionSamples:
         return SkyrmionSamples(self.path, self.indices[split], self.in_memory)
 
-    def _loader(self, split, shuffle):
-        if len(self.indices[split]) == 0:
-            raise DatasetError(f"{self.path}: the {split} split is empty")
-        ds = self.dataset(split)
-        sampler = None
-        if shuffle:  # as SPSLLDataModule: the same global batches for every world size
-            trainer = getattr(self, "trainer", None)
-            world, rank = (int(trainer.world_size), int(trainer.global_rank)) if trainer is not None else (1, 0)
-            sampler = DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=self.seed)
-        return DataLoader(ds, batch_size=self.batch_size, sampler=sampler, shuffle=False, num_workers=self.num_workers,
-                          pin_memory=self.pin_memory, persistent_workers=self.num_workers > 0)
-
-    def train_dataloader(self):
-        return self._loader("train", True)
-
-    def val_dataloader(self):
-        return self._loader("val", False)
-
-    def test_dataloader(self):
-        return self._loader("test", False)

@@ -21,22 +21,34 @@ the validation split the same way (``summary["val_metrics"]``).
   same level for the calibration. A level's draws come from ``default_rng([noise_seed, split, ν in 1e-9
   units])``. A noisy crop whose contour is lost (no radius) is left out and counted. Sections
   ``summary["noise"]["<ν>"]``, MLflow ``test/noise<ν>mz_<metric>`` (``.`` written ``p``).
+* **Another model's data** (``test_data``): a skyrmion file made by another solver (e.g. ``rtn_ensemble``, one
+  explicit mosaic film per sample) with the run's material and measurement settings (only the solver may
+  differ) is scored instead of the run's test split: its test split, or every sample when it has none, with
+  the model's rows (the inverse models: that file's survivors, by its own relaxations). The calibration comes
+  from the run's own validation split; ``summary["cross_model"]`` names the solver, so MLflow gets
+  ``test_<solver>/<metric>`` (:func:`spsll.evaluation.evaluate.metrics_folder`); noise levels combine with it.
+  The validation numbers are the run's own evaluation's and are not repeated (no ``val_metrics``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
 
+import h5py
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch.utils.data import DataLoader
 
 from spsll.data.hdf5 import DatasetError
-from spsll.data.skyrmion_datamodule import SkyrmionDataModule
+from spsll.data.provenance import physics_of_dataset
+from spsll.data.reader import open_dataset
+from spsll.data.skyrmion_datamodule import SkyrmionDataModule, SkyrmionSamples
 from spsll.evaluation import metrics as M
-from spsll.evaluation.inputs import EvaluationError
+from spsll.evaluation.inputs import EvaluationError, _differences
 from spsll.evaluation.scoring import calibration, calibration_metrics
 from spsll.models.skyrmion_forward import forward_metrics, reliability_bins
 from spsll.physics.grid import Grid
@@ -92,6 +104,49 @@ def split_batch(dm: SkyrmionDataModule, split: str) -> dict[str, torch.Tensor]:
     if len(ds) == 0:
         raise DatasetError(f"{dm.path}: the {split} split holds no sample the model reads; nothing to evaluate")
     return next(iter(DataLoader(ds, batch_size=len(ds), shuffle=False, num_workers=0)))
+
+
+def whole(samples: SkyrmionSamples) -> dict[str, torch.Tensor]:
+    """Every sample of a torch Dataset of skyrmion rows as one batch dict."""
+    return next(iter(DataLoader(samples, batch_size=len(samples), shuffle=False, num_workers=0)))
+
+
+def check_cross_data(run_data: str, model_info: dict, path: str) -> dict:
+    """Another solver's skyrmion file must hold the run's kind, material, measurement settings and crop: only the
+    solver may differ. Returns what labels the results (as :func:`spsll.evaluation.inputs.check_cross_model`)."""
+    if not Path(path).is_file():
+        raise EvaluationError(f"test_data: no dataset at {path}")
+    run, test = physics_of_dataset(run_data), physics_of_dataset(path)
+    if test.kind != KIND:
+        raise EvaluationError(f"test_data {path} holds {test.kind} data, but the run's model reads {KIND} images")
+    diffs = _differences(asdict(run.measurement), asdict(test.measurement), "measurement")
+    diffs += _differences({k: v for k, v in asdict(run.material).items() if k != "name"},
+                          {k: v for k, v in asdict(test.material).items() if k != "name"}, "material")
+    with h5py.File(path, "r") as f:
+        attrs = {"crop_cells": int(f.attrs["crop_cells"]), "cell_nm": float(f.attrs["cell_nm"])}
+        settings = str(f.attrs.get("solver_settings", ""))
+    diffs += [f"{k}: {v} in the file, {model_info[k]} in the run" for k, v in attrs.items()
+              if k in model_info and float(model_info[k]) != float(v)]
+    if diffs:
+        raise EvaluationError(f"test_data {path} was not made like the run's data (only the solver may differ): "
+                              + "; ".join(diffs))
+    return {"solver": test.solver.name, "run_solver": run.solver.name, "data": str(path),
+            "solver_settings": settings, "dtype": str(test.solver.dtype)}
+
+
+def cross_rows(path: str, rows: str) -> tuple[np.ndarray, str, int]:
+    """(the rows to score, "test" | "all", the rows left out by ``rows``) of another solver's file: its test
+    split, or every sample when it has none; ``rows="survivors"`` keeps that file's survivors."""
+    with open_dataset(path, kind=KIND) as f:
+        split, alive = f["split"][:], f["survived"][:].astype(bool)
+    which = "test" if (split == 2).any() else "all"
+    chosen = split == 2 if which == "test" else np.ones(len(split), bool)
+    keep = alive if rows == "survivors" else np.ones(len(split), bool)
+    picked = np.flatnonzero(chosen & keep)
+    if len(picked) == 0:
+        what = " surviving" if rows == "survivors" else ""
+        raise DatasetError(f"{path}: no{what} sample to score in its {which} rows")
+    return picked, which, int((chosen & ~keep).sum())
 
 
 def _chunks(batch: dict, batch_size: int):
@@ -175,7 +230,8 @@ def survival_vs_field_figure(field_T: np.ndarray, prob: np.ndarray, label: np.nd
 
 def _evaluate_forward(model, test, val, batch_size, save, summary) -> dict:
     summary["metrics"], out = _forward_scores(model, test, batch_size)
-    summary["val_metrics"], _ = _forward_scores(model, val, batch_size)
+    if "cross_model" not in summary:  # another solver's data: the validation numbers are the run's own evaluation's
+        summary["val_metrics"], _ = _forward_scores(model, val, batch_size)
     bins = reliability_bins(out["prob"], out["label"])
     summary.update(n_test_converged=out["n_converged"], n_test_unconverged=out["n"] - out["n_converged"],
                    n_test_survivors=out["n_survivors"], reliability=bins)
@@ -211,8 +267,9 @@ def _inverse_section(model, test, val, batch_size) -> tuple[dict, dict, dict | N
 def _evaluate_inverse(model, test, val, batch_size, save, summary, levels, seed) -> dict:
     section, out, z = _inverse_section(model, test, val, batch_size)
     summary.update(section)
-    summary["val_metrics"] = M.inverse_metrics(predict(model, val, batch_size)["params_nm"], val["params"].double()
-                                               .numpy())
+    if "cross_model" not in summary:  # another solver's data: the validation numbers are the run's own evaluation's
+        summary["val_metrics"] = M.inverse_metrics(predict(model, val, batch_size)["params_nm"],
+                                                   val["params"].double().numpy())
     p4, t4 = _four(out["params_nm"]), _four(out["true_params"])
     save(F.error_histograms(p4, t4, NAMES, UNITS_4), "test_error_hist.png")
     save(F.predicted_vs_true(p4, t4, NAMES, UNITS_4), "test_pred_vs_true.png")
@@ -241,19 +298,22 @@ def evaluate_skyrmion_model(name: str, model, ckpt, data_path: str, *, batch_siz
         raise EvaluationError(f"refine=true refines (sigma, tau) through a measured spectrum or wall and applies to "
                               f"the dispersion and wall models; {name} is a skyrmion model (python -m spsll.predict "
                               "checks a skyrmion answer by relaxing it)")
-    if test_data:
-        raise EvaluationError(f"test_data applies to the dispersion and wall models; a {name} run is scored on its "
-                              "own file's test split")
     dm = SkyrmionDataModule(data_path, batch_size=batch_size, rows=model.rows)
     info = model.data_info
     for key in ("crop_cells", "cell_nm"):
         if key in info and float(dm.data_info[key]) != float(info[key]):
             raise EvaluationError(f"{data_path} has {key} = {dm.data_info[key]}, but the model was trained on "
                                   f"{key} = {info[key]}")
-    test, val = split_batch(dm, "test"), split_batch(dm, "val")
-    summary: dict = {"model": name, "checkpoint": str(ckpt), "dataset": str(data_path), "test_data": str(data_path),
-                     "test_split": "test", "rows": model.rows, "n_test": int(len(test["params"])),
-                     "n_test_excluded": int(dm.data_info.get("n_excluded", {}).get("test", 0))}
+    val = split_batch(dm, "val")
+    summary: dict = {"model": name, "checkpoint": str(ckpt), "dataset": str(data_path), "rows": model.rows}
+    if test_data:  # another solver's file (module docstring)
+        summary["cross_model"] = check_cross_data(data_path, info, str(test_data))
+        rows, which, excluded = cross_rows(str(test_data), model.rows)
+        test = whole(SkyrmionSamples(str(test_data), rows))
+    else:
+        test, which, excluded = split_batch(dm, "test"), "test", int(dm.data_info.get("n_excluded", {}).get("test", 0))
+    summary.update(test_data=str(test_data or data_path), test_split=which, n_test=int(len(test["params"])),
+                   n_test_excluded=excluded)
     if model.direction == "forward":
         return _evaluate_forward(model, test, val, batch_size, save, summary)
     return _evaluate_inverse(model, test, val, batch_size, save, summary, list(noise_mz), int(noise_seed))

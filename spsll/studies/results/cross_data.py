@@ -11,6 +11,10 @@ sampling by the source's test points in file order (split: all test), and genera
 test points, where a solver is too costly for all of them (explicit-vacancy films). The ranges stay
 the source's, so "outside the training range" means the same. ``chunk_size``: samples per written chunk
 (default: the source's); small chunks let a killed run of a costly solver resume with little lost.
+
+Skyrmion files (``kind=skyrmion``): a test point is (σ, τ, B), the field being the third coordinate of their
+plan, so the re-simulation relaxes each point's skyrmion at its own field (``rtn_ensemble``: one explicit
+mosaic film per sample, docs/data.md#skyrmions).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ training (its ``mlflow_run.json`` gives the run id), ``<work_dir>/eval/<id>/seed
 the evaluation summaries, ``<work_dir>/markers/`` the markers of finished jobs. An entry reads the data
 of its ``data`` kind (:mod:`.kinds`; default: the chain dataset of its task). The coercivity part
 (``coercivity:``), whose jobs depend on each other across entries, is planned by :mod:`.coercivity_plan` on
-the same paths.
+the same paths, and so is the textures part (``textures:``, the skyrmion models) by :mod:`.textures_plan`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from spsll.studies.results import textures_plan
 from spsll.studies.results.coercivity_plan import is_part_entry, part_names
 from spsll.studies.results.jobs import Job, run_record
 from spsll.studies.results.kinds import cross_models, cross_path, data_kinds
@@ -73,9 +74,10 @@ class Entry:
 
 def entries_of(cfg, *, selected: bool = True) -> list[Entry]:
     """The entries of the config (``selected``: only those ``only`` names, by id or by data kind, when given),
-    without those of the coercivity part (``task: coercivity``: :mod:`.coercivity_plan` plans them; ``only``
-    may name them)."""
-    entries = [Entry.from_config(dict(d)) for d in cfg.entries if not is_part_entry(d)]
+    without those of the coercivity and textures parts (``task: coercivity``, ``task: textures``:
+    :mod:`.coercivity_plan` and :mod:`.textures_plan` plan them; ``only`` may name them)."""
+    entries = [Entry.from_config(dict(d)) for d in cfg.entries
+               if not is_part_entry(d) and not textures_plan.is_part_entry(d)]
     ids = [str(d.get("id")) for d in cfg.entries]
     if len(set(ids)) != len(ids):
         raise ValueError(f"results entry ids must be unique, got {ids}")
@@ -85,10 +87,11 @@ def entries_of(cfg, *, selected: bool = True) -> list[Entry]:
                          "not tell them apart")
     only = [str(o) for o in cfg.get("only") or []]
     part = part_names(cfg)  # the coercivity part's (spsll/studies/results/coercivity_plan.py): its own jobs
-    unknown = [o for o in only if o not in ids and o not in kinds and o not in part]
+    textures = textures_plan.part_names(cfg)  # likewise the textures part's (textures_plan.py)
+    unknown = [o for o in only if o not in ids and o not in kinds and o not in part and o not in textures]
     if unknown:
         raise ValueError(f"only: unknown entry ids or data kinds {unknown}; entries: {ids}; kinds: {kinds}"
-                         + (f"; coercivity: {part}" if part else ""))
+                         + (f"; coercivity: {part}" if part else "") + (f"; textures: {textures}" if textures else ""))
     return [e for e in entries if not selected or not only or e.id in only or e.data in only]
 
 
@@ -211,7 +214,9 @@ class Plan:
 
 
 def test_points(path: str | Path) -> np.ndarray:
-    """(σ, τ) nm of the test split of a dataset file, in file order."""
+    """(σ, τ) nm of the test split of a dataset file, in file order; for a skyrmion file (σ, τ, B) with B in T,
+    the third coordinate of its plan (its explicit points are [σ, τ, B])."""
     with h5py.File(path, "r") as f:
-        split = f["split"][:]
-        return np.stack([f["sigma_nm"][:][split == 2], f["tau_nm"][:][split == 2]], 1)
+        test = f["split"][:] == 2
+        columns = ["sigma_nm", "tau_nm"] + (["B_T"] if f.attrs.get("kind") == "skyrmion" else [])
+        return np.stack([f[c][:][test] for c in columns], 1)

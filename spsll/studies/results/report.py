@@ -1,7 +1,7 @@
 """RESULTS.md from results.json: the targets, one table per task, the noisy and cross-model rows, the
-films (:mod:`.films`), the coercivity part (:mod:`.coercivity_report`) and the run ids (the prose is
-``spsll/studies/templates/results.md``). The chain tables hold the chain entries only; film and coercivity
-entries have their own sections."""
+films (:mod:`.films`), the coercivity part (:mod:`.coercivity_report`), the textures part
+(:mod:`.textures_report`) and the run ids (the prose is ``spsll/studies/templates/results.md``). The chain
+tables hold the chain entries only; film, coercivity and textures entries have their own sections."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 
 from spsll.studies.rendering import fill, template_sections
 from spsll.studies.results.tables import CROSS_KEY, INVERSE_Q, NOISE_KEY, fmt, is_film
+
+TEXTURES = "textures"  # the task of the textures part's entries (:mod:`.textures_plan`): their own section
 
 #: the networks against the ridge under the same conditions: (network, ridge, metric prefix, what)
 COMPARISONS = (
@@ -108,7 +110,7 @@ def inverse_table(results: dict, task: str) -> str:
 def noise_table(results: dict) -> str:
     rows = []
     for eid, e in results.items():
-        if e["task"] == "forward" or is_film(e):
+        if e["task"] in ("forward", TEXTURES) or is_film(e):
             continue
         labels = sorted({m.group(1) for k in e["metrics"] if (m := NOISE_KEY.match(k))},
                         key=lambda s: float(re.sub(r"[a-z]", "", s.replace("p", ".")) or 0))
@@ -127,7 +129,7 @@ def noise_table(results: dict) -> str:
 def cross_table(results: dict) -> str:
     rows = []
     for eid, e in results.items():
-        if is_film(e):
+        if is_film(e) or e["task"] == TEXTURES:
             continue
         for prefix in sorted({f"test_{m.group(1)}" for k in e["metrics"] if (m := CROSS_KEY.match(k))}):
             net = " / ".join(fmt(_m(results, eid, f"{prefix}/mae_{q}")) for q, _ in INVERSE_Q)
@@ -170,10 +172,12 @@ def provenance(meta: dict) -> str:
 def render(data: dict, out: str | Path) -> Path:
     from spsll.studies.results.coercivity_report import coercivity_section
     from spsll.studies.results.films import films_section
+    from spsll.studies.results.textures_report import textures_section
 
     results, meta = data["results"], data["meta"]
-    # the optional sections (films, coercivity) go where the template's films_section field stands
-    optional = [films_section(results), coercivity_section(results, data.get("coercivity"), out)]
+    # the optional sections (films, coercivity, textures) go where the template's films_section field stands
+    optional = [films_section(results), coercivity_section(results, data.get("coercivity"), out),
+                textures_section(results, data.get("textures"))]
     text = fill(template_sections("results.md")["report"], {
         "meta": meta, "provenance": provenance(meta), "time": time_statement(meta),
         "films_section": "".join(f"\n{s}\n" for s in optional if s), "targets_table": targets_table(results),

@@ -20,6 +20,8 @@ from spsll.studies.results.collect import collect, write_csv
 from spsll.studies.results.jobs import run_jobs
 from spsll.studies.results.plan import Plan
 from spsll.studies.results.report import render
+from spsll.studies.results.textures_collect import collect_textures
+from spsll.studies.results.textures_plan import TexturesPlan
 from spsll.tracking.mlflow_run import ensure_experiment, resolve_tracking_uri
 
 MODULE = "spsll.studies.results"
@@ -49,7 +51,8 @@ def run_study(cfg: DictConfig, command: str | None = None, echo=print) -> Path:
     uri = resolve_tracking_uri(cfg.get("tracking_uri"), ROOT)
     plan = Plan(cfg, uri)
     part = CoercivityPlan(plan)  # the coercivity part: its own jobs, depending on each other across entries
-    jobs_list = plan.all_jobs() + part.jobs()
+    textures = TexturesPlan(plan)  # the textures part (the skyrmion models): its own data, noise and defect files
+    jobs_list = plan.all_jobs() + part.jobs() + textures.jobs()
     digest = _config_digest(cfg)
     previous = read_json(json_path)["meta"] if json_path.exists() else {}
     ledger = _WallLedger(Path(cfg.work_dir) / "wall_seconds.json", digest,
@@ -61,6 +64,8 @@ def run_study(cfg: DictConfig, command: str | None = None, echo=print) -> Path:
     results = collect(plan)
     part_results, part_record = collect_part(part)
     results.update(part_results)
+    textures_results, textures_record = collect_textures(textures)
+    results.update(textures_results)
     elapsed = ledger.update()
     job_seconds = sum(_marker_seconds(j.marker) for j in jobs_list)
     # `only` changes what runs now, not what the numbers are: the plain command reproduces every one of them
@@ -78,7 +83,8 @@ def run_study(cfg: DictConfig, command: str | None = None, echo=print) -> Path:
     elif seconds and previous.get("commit") and _reused(results, seconds):
         # some numbers are from trainings an earlier invocation (its code) finished: say which code made those
         meta["earlier"] = previous.get("earlier") or {"commit": previous["commit"], "date": previous.get("date")}
-    data = {"meta": meta, "results": results, **({"coercivity": part_record} if part_record else {})}
+    data = {"meta": meta, "results": results, **({"coercivity": part_record} if part_record else {}),
+            **({"textures": textures_record} if textures_record else {})}
     write_json(json_path, data)
     write_csv(results, json_path.with_suffix(".csv"))
     path = render(data, cfg.out)

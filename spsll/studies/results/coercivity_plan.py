@@ -25,8 +25,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
+from spsll.studies.results import parts
 from spsll.studies.results.jobs import Job, run_record
 
 PART = "coercivity"
@@ -77,8 +76,7 @@ def _check_overrides(what: str, overrides) -> None:
 
 def part_config(cfg) -> dict | None:
     """``coercivity:`` of the study config as plain data, or None when the study has none."""
-    c = cfg.get(PART)
-    return None if c is None else OmegaConf.to_container(c, resolve=True)
+    return parts.part_config(cfg, PART)
 
 
 def is_part_entry(d) -> bool:
@@ -88,11 +86,7 @@ def is_part_entry(d) -> bool:
 
 def part_entries(cfg) -> list[CoercivityEntry]:
     """The study's coercivity entries (in config order)."""
-    entries = [CoercivityEntry.from_config(dict(d)) for d in cfg.entries if is_part_entry(d)]
-    if entries and part_config(cfg) is None:
-        raise ValueError(f"entries {[e.id for e in entries]} of task {PART} need the study's {PART}: settings "
-                         "(data, vae, morphing)")
-    return entries
+    return parts.part_entries(cfg, PART, CoercivityEntry.from_config, "data, vae, morphing")
 
 
 def part_names(cfg) -> list[str]:

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from omegaconf import OmegaConf
-
 from spsll.studies.common import CONF
+from spsll.studies.results import parts
 from spsll.studies.results.jobs import Job, run_record
 from spsll.studies.results.kinds import CrossModel
 
@@ -66,8 +65,7 @@ class TexturesEntry:
 
 def part_config(cfg) -> dict | None:
     """``textures:`` of the study config as plain data, or None when the study has none."""
-    c = cfg.get(PART)
-    return None if c is None else OmegaConf.to_container(c, resolve=True)
+    return parts.part_config(cfg, PART)
 
 
 def is_part_entry(d) -> bool:
@@ -77,11 +75,7 @@ def is_part_entry(d) -> bool:
 
 def part_entries(cfg) -> list[TexturesEntry]:
     """The study's textures entries (in config order)."""
-    entries = [TexturesEntry.from_config(dict(d)) for d in cfg.entries if is_part_entry(d)]
-    if entries and part_config(cfg) is None:
-        raise ValueError(f"entries {[e.id for e in entries]} of task {PART} need the study's {PART}: settings "
-                         "(data, cross_model, noise_mz)")
-    return entries
+    return parts.part_entries(cfg, PART, TexturesEntry.from_config, "data, cross_model, noise_mz")
 
 
 def part_names(cfg) -> list[str]:

@@ -141,13 +141,7 @@ def evaluate(cfg: dict, ckpt: Path, data_path: str, *, batch_size: int = 256, cl
                               "is a forward model")
     summary: dict = {"model": name, "checkpoint": str(ckpt), "dataset": str(data_path)}
     test = _test_samples(summary, model, dm, physics, data_path, test_data, input_field)
-    fig_dir = fig_dir or Path(tempfile.mkdtemp(prefix="spsll_eval_"))
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    figs: list[Path] = []
-
-    def save(fig, fname):
-        figs.append(fig_dir / fname)
-        fig.savefig(figs[-1], dpi=120)
+    save, figs = _figure_saver(fig_dir)
 
     if inverse:
         val = read_samples(data_path, task, dm.indices["val"], input_field)
@@ -169,7 +163,9 @@ def evaluate(cfg: dict, ckpt: Path, data_path: str, *, batch_size: int = 256, cl
     return summary, figs
 
 
-def _evaluate_mask_model(name, model, ckpt, data_path, batch_size, fig_dir, refine, test_data):
+def _figure_saver(fig_dir: Path | None):
+    """``(save, figs)``: ``save(fig, name)`` writes a figure into ``fig_dir`` (a fresh temporary folder when
+    None) and appends its path to ``figs``."""
     fig_dir = fig_dir or Path(tempfile.mkdtemp(prefix="spsll_eval_"))
     fig_dir.mkdir(parents=True, exist_ok=True)
     figs: list[Path] = []
@@ -178,20 +174,18 @@ def _evaluate_mask_model(name, model, ckpt, data_path, batch_size, fig_dir, refi
         figs.append(fig_dir / fname)
         fig.savefig(figs[-1], dpi=120)
 
+    return save, figs
+
+
+def _evaluate_mask_model(name, model, ckpt, data_path, batch_size, fig_dir, refine, test_data):
+    save, figs = _figure_saver(fig_dir)
     summary = evaluate_mask_model(name, model, ckpt, data_path, batch_size=batch_size, save=save, refine=refine,
                                   test_data=test_data)
     return summary, figs
 
 
 def _evaluate_skyrmion_model(name, model, ckpt, data_path, batch_size, fig_dir, refine, test_data, levels, seed):
-    fig_dir = fig_dir or Path(tempfile.mkdtemp(prefix="spsll_eval_"))
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    figs: list[Path] = []
-
-    def save(fig, fname):
-        figs.append(fig_dir / fname)
-        fig.savefig(figs[-1], dpi=120)
-
+    save, figs = _figure_saver(fig_dir)
     summary = evaluate_skyrmion_model(name, model, ckpt, data_path, batch_size=batch_size, save=save, refine=refine,
                                       test_data=test_data, noise_mz=levels, noise_seed=seed)
     return summary, figs

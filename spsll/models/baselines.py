@@ -42,6 +42,16 @@ F64 = torch.float64
 QUERY_CHUNK = 512  # k-NN queries per distance matrix (512 × 10 000 train samples × 8 B = 40 MB)
 
 
+def read_baseline_checkpoint(path, map_location, fmt: str, name: str) -> dict:
+    """The dict a baseline of class name ``name`` saved at ``path`` in format ``fmt``; a network's checkpoint or
+    another baseline's is refused, naming what it holds."""
+    ck = torch.load(str(path), map_location=map_location, weights_only=True)
+    if not isinstance(ck, dict) or ck.get("format") != fmt or ck.get("baseline") != name:
+        found = (ck.get("baseline") or "a network checkpoint") if isinstance(ck, dict) else type(ck).__name__
+        raise ValueError(f"{path} is not a {name} baseline checkpoint (it holds {found})")
+    return ck
+
+
 def observation_features(batch: Mapping[str, Tensor], task: str) -> Tensor:
     """The inverse models' input (B, F) float64: the dispersion (THz), or the m_z profile and the width (nm)."""
     if task == "dispersion":
@@ -251,10 +261,7 @@ class Baseline(nn.Module):
     def load_from_checkpoint(cls, checkpoint_path, map_location="cpu", **ignored):
         """The baseline saved at ``checkpoint_path`` (the networks' loader signature; extra arguments are
         ignored: a baseline has no optimizer or scheduler)."""
-        ck = torch.load(str(checkpoint_path), map_location=map_location, weights_only=True)
-        if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT or ck.get("baseline") != cls.name:
-            found = (ck.get("baseline") or "a network checkpoint") if isinstance(ck, dict) else type(ck).__name__
-            raise ValueError(f"{checkpoint_path} is not a {cls.name} baseline checkpoint (it holds {found})")
+        ck = read_baseline_checkpoint(checkpoint_path, map_location, CHECKPOINT_FORMAT, cls.name)
         model = cls(ck["data_info"], **ck["hyper_parameters"])
         for key, value in ck["buffers"].items():
             model.register_buffer(key, value)

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from spsll.models.anchors import REQUIRED_KEYS, resolve_targets, target_matrix, target_statistics
-from spsll.models.baselines import _grid
+from spsll.models.baselines import _grid, read_baseline_checkpoint
 from spsll.models.common import STD_FLOOR, check_data_info
 from spsll.models.gp import GaussianProcess
 from spsll.models.mask_vae import MaskEncoder, frozen_encoder
@@ -192,10 +192,7 @@ class MaskBaseline(nn.Module):
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, map_location="cpu", **ignored):
-        ck = torch.load(str(checkpoint_path), map_location=map_location, weights_only=True)
-        if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT or ck.get("baseline") != cls.name:
-            found = (ck.get("baseline") or "a network checkpoint") if isinstance(ck, dict) else type(ck).__name__
-            raise ValueError(f"{checkpoint_path} is not a {cls.name} baseline checkpoint (it holds {found})")
+        ck = read_baseline_checkpoint(checkpoint_path, map_location, CHECKPOINT_FORMAT, cls.name)
         hp = {k: v for k, v in ck["hyper_parameters"].items() if k in ("inputs", "encoder", "encoder_config",
                                                                         "targets", *SCALARS[cls.name],
                                                                         *OTHERS[cls.name])}

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from spsll.models.baselines import TARGETS as INVERSE_TARGETS
-from spsll.models.baselines import _grid, decode_params, encode_params
+from spsll.models.baselines import _grid, decode_params, encode_params, read_baseline_checkpoint
 from spsll.models.common import STD_FLOOR, check_data_info, inverse_metrics, phi_and_T
 from spsll.models.skyrmion_features import check_bins, feature_noise_variance, skyrmion_features
 from spsll.models.skyrmion_forward import TASK, forward_metrics, parameter_features
@@ -124,10 +124,7 @@ class SkyrmionBaseline(nn.Module):
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, map_location="cpu", **ignored):
-        ck = torch.load(str(checkpoint_path), map_location=map_location, weights_only=True)
-        if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT or ck.get("baseline") != cls.name:
-            found = (ck.get("baseline") or "a network checkpoint") if isinstance(ck, dict) else type(ck).__name__
-            raise ValueError(f"{checkpoint_path} is not a {cls.name} baseline checkpoint (it holds {found})")
+        ck = read_baseline_checkpoint(checkpoint_path, map_location, CHECKPOINT_FORMAT, cls.name)
         model = cls(ck["data_info"], **ck["hyper_parameters"])
         model.state = {k: v.to(F64) for k, v in ck["fitted"].items()}
         model.selected, model.selection, model.fitted = dict(ck["selected"]), list(ck["selection"]), True
